@@ -1,0 +1,87 @@
+/**
+ * Engine choice: tfjs-node (libtensorflow) > WASM (XNNPACK + our training kernels) > CPU.
+ * Every command calls `initEngine` first and logs `describeEngine()` as its first line.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { registerWasmTrainingKernels } from './wasm/register.js';
+
+export const ENGINES = ['auto', 'node', 'wasm', 'cpu'] as const;
+export type EngineChoice = (typeof ENGINES)[number];
+export type EngineName = Exclude<EngineChoice, 'auto'>;
+
+export interface EngineInfo {
+  engine: EngineName;
+  backend: string;
+  threads: number;
+  simd: boolean | null;
+  tfjsVersion: string;
+  /** Why a preferred engine was not used (auto mode), for the log. */
+  fallbacks: string[];
+}
+
+let current: EngineInfo | null = null;
+
+export class EngineError extends Error {}
+
+async function tryNode(): Promise<string | null> {
+  try {
+    // Optional dependency: absent where its install could not download libtensorflow.
+    const modName = '@tensorflow/tfjs-node';
+    await import(modName);
+    return null;
+  } catch (e) {
+    return `tfjs-node unavailable (${(e as Error).message.split('\n')[0]})`;
+  }
+}
+
+async function tryWasm(): Promise<string | null> {
+  try {
+    registerWasmTrainingKernels();
+    await import('@tensorflow/tfjs-backend-wasm');
+    return null;
+  } catch (e) {
+    return `wasm unavailable (${(e as Error).message.split('\n')[0]})`;
+  }
+}
+
+/** Selects and initialises the engine. Idempotent for the same choice. */
+export async function initEngine(choice: EngineChoice = 'auto'): Promise<EngineInfo> {
+  if (current && (choice === 'auto' || choice === current.engine)) {
+    // Another backend may have been activated meanwhile (tests compare against 'cpu').
+    if (tf.getBackend() !== current.backend) await tf.setBackend(current.backend);
+    return current;
+  }
+  const fallbacks: string[] = [];
+  const order: EngineName[] = choice === 'auto' ? ['node', 'wasm', 'cpu'] : [choice];
+  for (const engine of order) {
+    const err = engine === 'node' ? await tryNode() : engine === 'wasm' ? await tryWasm() : null;
+    const backend = engine === 'node' ? 'tensorflow' : engine;
+    if (err == null && (await tf.setBackend(backend))) {
+      await tf.ready();
+      current = {
+        engine, backend, fallbacks,
+        threads: engine === 'wasm' ? getThreadsCount() : engine === 'cpu' ? 1 : -1,
+        simd: engine === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : null,
+        tfjsVersion: tf.version_core,
+      };
+      if (engine === 'cpu') {
+        process.stderr.write('WARNING: running on the pure-JS CPU engine: training will be ~100x slower than on wasm.\n');
+      }
+      return current;
+    }
+    fallbacks.push(err ?? `${engine} backend failed to initialise`);
+  }
+  throw new EngineError(`engine '${choice}' could not be initialised: ${fallbacks.join('; ')}`);
+}
+
+export function engineInfo(): EngineInfo {
+  if (!current) throw new EngineError('initEngine() has not been called');
+  return current;
+}
+
+export function describeEngine(info: EngineInfo = engineInfo()): string {
+  const extra = info.engine === 'wasm' ? `, ${info.threads} thread(s), simd ${info.simd ? 'on' : 'off'}` : '';
+  return `engine: ${info.engine} (tfjs ${info.tfjsVersion}${extra})`;
+}

@@ -1,0 +1,117 @@
+/**
+ * Building blocks for training kernels on the 'wasm' backend.
+ *
+ * A kernel registered with tfjs-core receives `{inputs, backend, attrs}` and must return
+ * TensorInfo(s) owned by that backend. Our gradient kernels are compositions of WASM's
+ * own fast kernels (XNNPACK Conv2D / DepthwiseConv2dNative, Transpose, PadV2, Slice, Sum),
+ * called directly through their kernelFunc so no tfjs Tensor (and no engine bookkeeping)
+ * is created. Every intermediate is tracked by a `Scratch` and released at the end; the
+ * returned TensorInfo stays alive because the WASM backend reference-counts data ids
+ * (a Reshape of a temporary shares its buffer and bumps the count).
+ */
+import { getKernel, type TensorInfo, type NamedAttrMap } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+export type Pad2 = [number, number];
+
+export class Scratch {
+  private readonly temps: TensorInfo[] = [];
+  constructor(readonly backend: BackendWasm) {}
+
+  /** Runs WASM's own kernel `name` and tracks its output as a temporary. */
+  run(name: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
+    const kernel = getKernel(name, 'wasm');
+    if (kernel == null) throw new Error(`hetsplit: WASM kernel '${name}' is not registered`);
+    const out = kernel.kernelFunc({ inputs, attrs, backend: this.backend }) as TensorInfo;
+    this.temps.push(out);
+    return out;
+  }
+
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run('Reshape', { x }, { shape });
+  }
+
+  transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    return this.run('Transpose', { x }, { perm });
+  }
+
+  /** Slices `[0, size)` along every axis (a crop from the origin); no-op when sizes match. */
+  cropTo(x: TensorInfo, size: number[]): TensorInfo {
+    if (size.every((s, i) => s === x.shape[i])) return x;
+    return this.run('Slice', { x }, { begin: size.map(() => 0), size });
+  }
+
+  /** General slice, no-op when it is the whole tensor. */
+  slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+    if (begin.every((b) => b === 0) && size.every((s, i) => s === x.shape[i])) return x;
+    return this.run('Slice', { x }, { begin, size });
+  }
+
+  /**
+   * Zero-stuffs a NHWC tensor spatially: y[b, i*sh, j*sw, c] = x[b, i, j, c], zeros between.
+   * The result is [B, H*sh, W*sw, C] (it carries sh-1 / sw-1 trailing zero rows / columns).
+   */
+  zeroStuff(x: TensorInfo, sh: number, sw: number): TensorInfo {
+    if (sh === 1 && sw === 1) return x;
+    const [b, h, w, c] = x.shape;
+    const x6 = this.reshape(x, [b, h, 1, w, 1, c]);
+    const padded = this.run('PadV2', { x: x6 }, {
+      paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]],
+      constantValue: 0,
+    });
+    return this.reshape(padded, [b, h * sh, w * sw, c]);
+  }
+
+  /**
+   * Applies per-side padding along H and W of a NHWC tensor in two parts: negative
+   * amounts crop the tensor here, positive amounts are returned for the convolution to
+   * apply (XNNPACK pads implicitly, so no padded copy is made).
+   */
+  cropNegative(x: TensorInfo, top: number, bottom: number, left: number, right: number):
+      { x: TensorInfo; pad: [Pad2, Pad2] } {
+    const [b, h, w, c] = x.shape;
+    const t0 = Math.max(0, -top), b0 = Math.max(0, -bottom);
+    const l0 = Math.max(0, -left), r0 = Math.max(0, -right);
+    const cropped = this.slice(x, [0, t0, l0, 0], [b, h - t0 - b0, w - l0 - r0, c]);
+    return {
+      x: cropped,
+      pad: [[Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)]],
+    };
+  }
+
+  /** Releases every temporary except `keep` (whose buffer is shared, so it survives). */
+  finish(keep: TensorInfo): TensorInfo {
+    let kept = false;
+    for (const t of this.temps) {
+      if (t === keep) { kept = true; continue; }
+      this.backend.disposeData(t.dataId);
+    }
+    this.temps.length = 0;
+    if (!kept) {
+      throw new Error('hetsplit: a WASM training kernel returned a tensor it did not create');
+    }
+    return keep;
+  }
+
+  /** Releases everything (used on error paths). */
+  disposeAll(): void {
+    for (const t of this.temps) this.backend.disposeData(t.dataId);
+    this.temps.length = 0;
+  }
+}
+
+/** Runs `body` with a scratch space; the returned tensor survives, everything else is freed. */
+export function withScratch(backend: BackendWasm, body: (s: Scratch) => TensorInfo): TensorInfo {
+  const s = new Scratch(backend);
+  try {
+    return s.finish(body(s));
+  } catch (e) {
+    s.disposeAll();
+    throw e;
+  }
+}
+
+/** The padding XNNPACK gets: explicit per-side amounts for a 4-D NHWC input. */
+export function explicitPad(pad: [Pad2, Pad2]): [[number, number], Pad2, Pad2, [number, number]] {
+  return [[0, 0], pad[0], pad[1], [0, 0]];
+}
