@@ -3,7 +3,9 @@
  * Every command calls `initEngine` first and logs `describeEngine()` as its first line.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+// The union package registers every op's gradient (and the CPU backend) on the same
+// tfjs-core instance the WASM backend uses; tfjs-core alone ships no gradients.
+import '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasm/register.js';
 

@@ -1,0 +1,64 @@
+/** Forward pass of a float ModelSpec (conv/depthwise/FC + BatchNorm + ReLU + residual adds). */
+import * as tf from '@tensorflow/tfjs-core';
+import { batchNormTrain } from './batchnorm.js';
+import type { ParamStore } from './params.js';
+import type { ConvLayerSpec, ModelSpec } from './spec.js';
+
+export interface ForwardOptions {
+  training: boolean;
+  /** BatchNorm running-average momentum (PyTorch convention: new = (1−m)·old + m·batch). */
+  bnMomentum?: number;
+  bnEps?: number;
+}
+
+function convLayer(l: ConvLayerSpec, p: ParamStore, x: tf.Tensor4D, opt: ForwardOptions): tf.Tensor4D {
+  const w = p.get(`${l.name}.w`);
+  if (l.kind === 'fc') {
+    const flat = tf.reshape(x, [x.shape[0], l.cin]);
+    const y = tf.add(tf.matMul(flat, tf.reshape(w, [l.cin, l.cout])), p.get(`${l.name}.b`));
+    return tf.reshape(y, [x.shape[0], 1, 1, l.cout]) as tf.Tensor4D;
+  }
+  let y: tf.Tensor4D = l.kind === 'depthwise'
+    ? tf.depthwiseConv2d(x, w as tf.Tensor4D, l.stride, l.pad)
+    : tf.conv2d(x, w as tf.Tensor4D, l.stride, l.pad);
+  if (l.bn) {
+    const eps = opt.bnEps ?? 1e-5;
+    const gamma = p.get(`${l.name}.gamma`) as tf.Tensor1D;
+    const beta = p.get(`${l.name}.beta`) as tf.Tensor1D;
+    const rMean = p.get(`${l.name}.mean`), rVar = p.get(`${l.name}.var`);
+    if (opt.training) {
+      const m = opt.bnMomentum ?? 0.1;
+      const n = y.size / l.cout;
+      y = batchNormTrain(y, gamma, beta, eps, ({ mean, variance }) => {
+        // Running variance uses the unbiased estimate, as PyTorch does.
+        rMean.assign(tf.add(tf.mul(rMean, 1 - m), tf.mul(mean, m)));
+        rVar.assign(tf.add(tf.mul(rVar, 1 - m), tf.mul(variance, (m * n) / Math.max(1, n - 1))));
+      });
+    } else {
+      y = tf.batchNorm(y, rMean as tf.Tensor1D, rVar as tf.Tensor1D, beta, gamma, eps) as tf.Tensor4D;
+    }
+  } else {
+    y = tf.add(y, p.get(`${l.name}.b`)) as tf.Tensor4D;
+  }
+  return l.relu ? tf.relu(y) : y;
+}
+
+/** Logits [B, numClasses]. Call inside tf.tidy / variableGrads. */
+export function forward(spec: ModelSpec, p: ParamStore, x: tf.Tensor4D, opt: ForwardOptions): tf.Tensor2D {
+  const values = new Map<string, tf.Tensor4D>([['input', x]]);
+  const layers = new Map(spec.layers.map((l) => [l.name, l]));
+  const adds = new Map(spec.adds.map((a) => [a.name, a]));
+  for (const node of spec.order) {
+    const l = layers.get(node);
+    if (l) { values.set(node, convLayer(l, p, values.get(l.input)!, opt)); continue; }
+    const a = adds.get(node);
+    if (a) { values.set(node, tf.relu(tf.add(values.get(a.a)!, values.get(a.b)!)) as tf.Tensor4D); continue; }
+    if (node === spec.pool.name) {
+      values.set(node, tf.mean(values.get(spec.pool.input)!, [1, 2], true) as tf.Tensor4D);
+      continue;
+    }
+    throw new Error(`model ${spec.name}: unknown node '${node}'`);
+  }
+  const out = values.get(spec.order[spec.order.length - 1])!;
+  return tf.reshape(out, [x.shape[0], spec.numClasses]);
+}

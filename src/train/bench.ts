@@ -1,0 +1,117 @@
+/**
+ * Training-throughput benchmark: float models at CIFAR geometry on random data.
+ * Reports the median of timed steps after warm-up, forward img/s, threads and RSS.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { engineInfo } from '../backend/engine.js';
+import { forward } from '../models/forward.js';
+import { initParams } from '../models/params.js';
+import { Rng } from '../models/rng.js';
+import { buildModel } from '../models/zoo.js';
+import { Sgd } from './sgd.js';
+import { trainStep } from './step.js';
+
+export interface BenchCase {
+  name: string;
+  model: string;
+  batch: number;
+  trainImgPerSec: number;
+  trainStepMsMedian: number;
+  trainStepMs: number[];
+  forwardImgPerSec: number;
+  numTensorsStable: boolean;
+}
+
+export interface BenchResult {
+  engine: string;
+  threads: number;
+  simd: boolean | null;
+  node: string;
+  cpus: number;
+  date: string;
+  peakRssMB: number;
+  cases: BenchCase[];
+}
+
+function median(a: number[]): number {
+  const s = [...a].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function randomBatch(batch: number, numClasses: number, seed: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
+  const rng = new Rng(seed);
+  const xs = new Float32Array(batch * 32 * 32 * 3);
+  for (let i = 0; i < xs.length; i++) xs[i] = rng.next();
+  const ys = new Float32Array(batch);
+  for (let i = 0; i < batch; i++) ys[i] = rng.int(numClasses);
+  return { x: tf.tensor4d(xs, [batch, 32, 32, 3]), y: tf.tensor1d(ys) };
+}
+
+export function benchModel(model: string, batch: number, warmup: number, steps: number,
+  onStep?: (i: number, n: number) => void): BenchCase {
+  const spec = buildModel(model);
+  const params = initParams(spec, 1);
+  const opt = new Sgd({ lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
+  const { x, y } = randomBatch(batch, spec.numClasses, 2);
+  const times: number[] = [];
+  let tensorsAfterWarmup = -1;
+  for (let i = 0; i < warmup + steps; i++) {
+    const t0 = performance.now();
+    trainStep(spec, params, opt, x, y);
+    const dt = performance.now() - t0;
+    if (i === warmup - 1) tensorsAfterWarmup = tf.memory().numTensors;
+    if (i >= warmup) times.push(dt);
+    onStep?.(i + 1, warmup + steps);
+  }
+  const stable = tf.memory().numTensors === tensorsAfterWarmup;
+  const fwd: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const t0 = performance.now();
+    tf.tidy(() => forward(spec, params, x, { training: false }).dataSync());
+    fwd.push(performance.now() - t0);
+  }
+  tf.dispose([x, y]);
+  opt.dispose();
+  params.dispose();
+  const med = median(times);
+  return {
+    name: `float-${model}`, model, batch,
+    trainImgPerSec: (batch * 1000) / med, trainStepMsMedian: med, trainStepMs: times,
+    forwardImgPerSec: (batch * 1000) / median(fwd.slice(1)), numTensorsStable: stable,
+  };
+}
+
+export function benchMeta(): Omit<BenchResult, 'cases' | 'peakRssMB'> {
+  const e = engineInfo();
+  return {
+    engine: e.engine, threads: e.threads, simd: e.simd, node: process.version,
+    cpus: (globalThis as unknown as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 0,
+    date: new Date().toISOString(),
+  };
+}
+
+export interface KernelRow { kernel: string; calls: number; ms: number }
+
+/** Per-kernel wall time of one training step (after one warm-up step). */
+export async function profileStep(model: string, batch: number): Promise<{ totalMs: number; rows: KernelRow[] }> {
+  const spec = buildModel(model);
+  const params = initParams(spec, 1);
+  const opt = new Sgd({ lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
+  const { x, y } = randomBatch(batch, spec.numClasses, 2);
+  trainStep(spec, params, opt, x, y);
+  const t0 = performance.now();
+  const info = await tf.profile(() => { trainStep(spec, params, opt, x, y); });
+  const totalMs = performance.now() - t0;
+  const by = new Map<string, KernelRow>();
+  for (const k of info.kernels) {
+    const r = by.get(k.name) ?? { kernel: k.name, calls: 0, ms: 0 };
+    r.calls++;
+    r.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    by.set(k.name, r);
+  }
+  tf.dispose([x, y]);
+  opt.dispose();
+  params.dispose();
+  return { totalMs, rows: [...by.values()].sort((a, b) => b.ms - a.ms) };
+}

@@ -1,0 +1,40 @@
+/** SGD with momentum and decoupled-from-schedule L2 weight decay (PyTorch's torch.optim.SGD). */
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface SgdOptions { lr: number; momentum: number; weightDecay: number; nesterov?: boolean }
+
+export class Sgd {
+  private readonly velocity = new Map<string, tf.Variable>();
+  constructor(public options: SgdOptions) {}
+
+  /** params and grads keyed alike; grads are NOT disposed (the caller's tidy owns them). */
+  apply(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>): void {
+    const { lr, momentum, weightDecay, nesterov } = this.options;
+    tf.tidy(() => {
+      for (const [name, p] of params) {
+        const g0 = grads[p.name];
+        if (!g0) continue;
+        const g = weightDecay > 0 ? tf.add(g0, tf.mul(p, weightDecay)) : g0;
+        let step = g;
+        if (momentum > 0) {
+          let v = this.velocity.get(name);
+          if (!v) {
+            v = tf.variable(tf.zerosLike(p), false);
+            this.velocity.set(name, v);
+          }
+          v.assign(tf.add(tf.mul(v, momentum), g));
+          step = nesterov ? tf.add(g, tf.mul(v, momentum)) : v;
+        }
+        p.assign(tf.sub(p, tf.mul(step, lr)));
+      }
+    });
+  }
+
+  /** Momentum buffers, for checkpoints. */
+  state(): Map<string, tf.Variable> { return this.velocity; }
+
+  dispose(): void {
+    for (const v of this.velocity.values()) v.dispose();
+    this.velocity.clear();
+  }
+}
