@@ -1,0 +1,8 @@
+/**
+ * A problem with what the user gave us (flags, files, data): printed as ONE line and the
+ * process exits with code 2. Anything else is a bug and gets a stack trace.
+ */
+export class UserError extends Error {
+  readonly exitCode: number = 2;
+  constructor(message: string) { super(message); this.name = 'UserError'; }
+}
