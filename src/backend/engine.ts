@@ -50,6 +50,8 @@ async function tryWasm(): Promise<string | null> {
 
 /** Selects and initialises the engine. Idempotent for the same choice. */
 export async function initEngine(choice: EngineChoice = 'auto'): Promise<EngineInfo> {
+  // PROD silences TF.js's console banners (e.g. the CPU backend's 'install tfjs-node' notice).
+  tf.env().set('PROD', true);
   if (current && (choice === 'auto' || choice === current.engine)) {
     // Another backend may have been activated meanwhile (tests compare against 'cpu').
     if (tf.getBackend() !== current.backend) await tf.setBackend(current.backend);

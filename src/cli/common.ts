@@ -1,0 +1,24 @@
+/** What every command shares: the engine flag, engine start-up and its first log line. */
+import type { Argv } from 'yargs';
+import { describeEngine, ENGINES, initEngine, type EngineChoice, type EngineInfo } from '../backend/engine.js';
+
+export interface GlobalArgs { engine: EngineChoice }
+
+export function withGlobals<T>(y: Argv<T>): Argv<T & GlobalArgs> {
+  return y.option('engine', {
+    choices: ENGINES, default: 'auto' as EngineChoice,
+    describe: 'compute engine: tfjs-node > wasm > cpu when auto',
+  }) as Argv<T & GlobalArgs>;
+}
+
+/** Starts the engine and prints it as the command's first log line. */
+export async function startEngine(args: GlobalArgs): Promise<EngineInfo> {
+  const info = await initEngine(args.engine);
+  console.log(describeEngine(info));
+  for (const f of info.fallbacks) console.log(`  (${f})`);
+  return info;
+}
+
+export function showProgress(): boolean {
+  return Boolean(process.stderr.isTTY) && !process.env.CI;
+}
