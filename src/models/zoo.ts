@@ -54,14 +54,18 @@ export function mobilenetv1(numClasses = 10): ModelSpec {
   return b.classifier(x);
 }
 
-/** A tiny CNN for smoke runs and tests (two convs, one strided, and a residual add). */
+/**
+ * A tiny CNN for smoke runs and tests, with one of each construct: strided conv, residual
+ * add, strided depthwise + pointwise, FC.
+ */
 export function tinycnn(numClasses = 10): ModelSpec {
   const b = new SpecBuilder('tinycnn', [32, 32, 3], numClasses);
   const c1 = b.conv('conv1', 'input', 8, 3, 2);
   const c2 = b.conv('conv2', c1, 8, 3, 1, { relu: false });
   const a = b.add('add1', c2, c1);
-  const c3 = b.conv('conv3', a, 16, 3, 2);
-  return b.classifier(c3);
+  const dw = b.conv('dw3', a, 8, 3, 2, { kind: 'depthwise' });
+  const pw = b.conv('pw3', dw, 16, 1, 1);
+  return b.classifier(pw);
 }
 
 export const MODELS: Record<string, (numClasses?: number) => ModelSpec> = {
