@@ -90,9 +90,15 @@ describe('training', () => {
   it('a NaN loss stops training with a clear error', () => {
     const spec = buildModel('tinycnn');
     const params = initParams(spec, 5);
-    const opt = new Sgd({ lr: 1e30, momentum: 0, weightDecay: 0 });
+    const opt = new Sgd({ lr: 0.01, momentum: 0, weightDecay: 0 });
     const { x, y } = randomBatch(8, 10, 6);
-    expect(() => { for (let i = 0; i < 10; i++) trainStep(spec, params, opt, x, y); }).toThrow(NonFiniteLossError);
-    tf.dispose([x, y]); opt.dispose(); params.dispose();
+    const xs = x.dataSync().slice();
+    xs[100] = NaN;
+    const bad = tf.tensor4d(xs, x.shape);
+    const before = params.get('conv1.w').dataSync().slice();
+    expect(() => trainStep(spec, params, opt, bad, y)).toThrow(NonFiniteLossError);
+    // The step is refused before the update: weights are unchanged.
+    expect(params.get('conv1.w').dataSync()).toEqual(before);
+    tf.dispose([x, y, bad]); opt.dispose(); params.dispose();
   });
 });
