@@ -33,16 +33,9 @@ export function conv2dBackpropInput(args: {
     dimRoundingMode, false, format);
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const [, h, w] = inputShape;
-  const [, oh, ow] = dy.shape;
 
   return withScratch(backend, (s) => {
-    const stuffed = s.zeroStuff(dy, sh, sw);
-    // Rows of `stuffed`: (oh−1)·sh + 1 meaningful + (sh−1) trailing zeros.
-    const top = kh - 1 - info.padInfo.top;
-    const left = kw - 1 - info.padInfo.left;
-    const bottom = h + kh - 1 - oh * sh - top;
-    const right = w + kw - 1 - ow * sw - left;
-    const { x, pad: p } = s.cropNegative(stuffed, top, bottom, left, right);
+    const { x, pad: p } = s.transposedConvInput(dy, [sh, sw], [kh, kw], info.padInfo, [h, w]);
     const rotated = s.run('Reverse', { x: filter }, { dims: [0, 1] });
     const swapped = s.transpose(rotated, [0, 1, 3, 2]);
     return s.run('Conv2D', { x, filter: swapped }, {

@@ -30,17 +30,11 @@ export function depthwiseBackpropInput(args: {
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { dilationHeight: dh, dilationWidth: dw } = info;
   const [b, h, w, c] = inputShape;
-  const [, oh, ow] = dy.shape;
   const m = filter.shape[3];
   const eh = (kh - 1) * dh + 1, ew = (kw - 1) * dw + 1; // effective (dilated) kernel extent
 
   return withScratch(backend, (s) => {
-    const stuffed = s.zeroStuff(dy, sh, sw);
-    const top = eh - 1 - info.padInfo.top;
-    const left = ew - 1 - info.padInfo.left;
-    const bottom = h + eh - 1 - oh * sh - top;
-    const right = w + ew - 1 - ow * sw - left;
-    const { x, pad: p } = s.cropNegative(stuffed, top, bottom, left, right);
+    const { x, pad: p } = s.transposedConvInput(dy, [sh, sw], [eh, ew], info.padInfo, [h, w]);
     const rotated = s.reshape(s.run('Reverse', { x: filter }, { dims: [0, 1] }), [kh, kw, c * m, 1]);
     const g = s.run('DepthwiseConv2dNative', { x, filter: rotated }, {
       strides: [1, 1], dilations: [dh, dw], pad: explicitPad(p),

@@ -79,6 +79,22 @@ export class Scratch {
     };
   }
 
+  /**
+   * The input of a transposed convolution: dy zero-stuffed by the forward stride and
+   * padded (or cropped) so that a stride-1 convolution with a kernel of extent eh x ew
+   * (rotated 180°) yields exactly h x w. Returns the tensor and the implicit padding.
+   */
+  transposedConvInput(dy: TensorInfo, stride: [number, number], extent: [number, number],
+    forwardPad: { top: number; left: number }, out: [number, number]): { x: TensorInfo; pad: [Pad2, Pad2] } {
+    const [sh, sw] = stride, [eh, ew] = extent, [h, w] = out;
+    const [, oh, ow] = dy.shape;
+    const stuffed = this.zeroStuff(dy, sh, sw);
+    // `stuffed` has (oh−1)·sh + 1 meaningful rows + (sh−1) trailing zeros.
+    const top = eh - 1 - forwardPad.top;
+    const left = ew - 1 - forwardPad.left;
+    return this.cropNegative(stuffed, top, h + eh - 1 - oh * sh - top, left, w + ew - 1 - ow * sw - left);
+  }
+
   /** Releases every temporary except `keep` (whose buffer is shared, so it survives). */
   finish(keep: TensorInfo): TensorInfo {
     let kept = false;
