@@ -2,6 +2,7 @@
  * Training-throughput benchmark: float models at CIFAR geometry on random data.
  * Reports the median of timed steps after warm-up, forward img/s, threads and RSS.
  */
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { engineInfo } from '../backend/engine.js';
 import { forward } from '../models/forward.js';
@@ -48,17 +49,25 @@ export function randomBatch(batch: number, numClasses: number, seed: number): { 
   return { x: tf.tensor4d(xs, [batch, 32, 32, 3]), y: tf.tensor1d(ys) };
 }
 
-export function benchModel(model: string, batch: number, warmup: number, steps: number,
-  onStep?: (i: number, n: number) => void): BenchCase {
+/** A fixed model, optimiser and random batch for timing; `dispose` frees all of it. */
+function benchSetup(model: string, batch: number) {
   const spec = buildModel(model);
   const params = initParams(spec, 1);
   const opt = new Sgd({ lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
   const { x, y } = randomBatch(batch, spec.numClasses, 2);
+  const step = () => trainStep(spec, params, opt, x, y);
+  const dispose = () => { tf.dispose([x, y]); opt.dispose(); params.dispose(); };
+  return { spec, params, x, step, dispose };
+}
+
+export function benchModel(model: string, batch: number, warmup: number, steps: number,
+  onStep?: (i: number, n: number) => void): BenchCase {
+  const { spec, params, x, step, dispose } = benchSetup(model, batch);
   const times: number[] = [];
   let tensorsAfterWarmup = -1;
   for (let i = 0; i < warmup + steps; i++) {
     const t0 = performance.now();
-    trainStep(spec, params, opt, x, y);
+    step();
     const dt = performance.now() - t0;
     if (i === warmup - 1) tensorsAfterWarmup = tf.memory().numTensors;
     if (i >= warmup) times.push(dt);
@@ -71,9 +80,7 @@ export function benchModel(model: string, batch: number, warmup: number, steps: 
     tf.tidy(() => forward(spec, params, x, { training: false }).dataSync());
     fwd.push(performance.now() - t0);
   }
-  tf.dispose([x, y]);
-  opt.dispose();
-  params.dispose();
+  dispose();
   const med = median(times);
   return {
     name: `float-${model}`, model, batch,
@@ -86,7 +93,7 @@ export function benchMeta(): Omit<BenchResult, 'cases' | 'peakRssMB'> {
   const e = engineInfo();
   return {
     engine: e.engine, threads: e.threads, simd: e.simd, node: process.version,
-    cpus: (globalThis as unknown as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 0,
+    cpus: os.availableParallelism(),
     date: new Date().toISOString(),
   };
 }
@@ -95,13 +102,10 @@ export interface KernelRow { kernel: string; calls: number; ms: number }
 
 /** Per-kernel wall time of one training step (after one warm-up step). */
 export async function profileStep(model: string, batch: number): Promise<{ totalMs: number; rows: KernelRow[] }> {
-  const spec = buildModel(model);
-  const params = initParams(spec, 1);
-  const opt = new Sgd({ lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
-  const { x, y } = randomBatch(batch, spec.numClasses, 2);
-  trainStep(spec, params, opt, x, y);
+  const { step, dispose } = benchSetup(model, batch);
+  step();
   const t0 = performance.now();
-  const info = await tf.profile(() => { trainStep(spec, params, opt, x, y); });
+  const info = await tf.profile(() => { step(); });
   const totalMs = performance.now() - t0;
   const by = new Map<string, KernelRow>();
   for (const k of info.kernels) {
@@ -110,8 +114,6 @@ export async function profileStep(model: string, batch: number): Promise<{ total
     r.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     by.set(k.name, r);
   }
-  tf.dispose([x, y]);
-  opt.dispose();
-  params.dispose();
+  dispose();
   return { totalMs, rows: [...by.values()].sort((a, b) => b.ms - a.ms) };
 }

@@ -1,4 +1,4 @@
-/** SGD with momentum and decoupled-from-schedule L2 weight decay (PyTorch's torch.optim.SGD). */
+/** SGD with momentum and L2 weight decay added to the gradient, as PyTorch's torch.optim.SGD. */
 import * as tf from '@tensorflow/tfjs-core';
 
 export interface SgdOptions { lr: number; momentum: number; weightDecay: number; nesterov?: boolean }
@@ -7,7 +7,10 @@ export class Sgd {
   private readonly velocity = new Map<string, tf.Variable>();
   constructor(public options: SgdOptions) {}
 
-  /** params and grads keyed alike; grads are NOT disposed (the caller's tidy owns them). */
+  /**
+   * `params` by our parameter name; `grads` by tf variable name (as tf.variableGrads returns
+   * them). Grads are NOT disposed: the caller's tidy owns them.
+   */
   apply(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>): void {
     const { lr, momentum, weightDecay, nesterov } = this.options;
     tf.tidy(() => {
