@@ -1,0 +1,126 @@
+/**
+ * Fake quantizers (quantize → dequantize in float) with straight-through gradients, as
+ * the ODiMO reference trains them (shared/design/odimo-method.md §2). Each is one
+ * tf.customGrad whose forward and gradient sit side by side.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+const LN2 = Math.LN2;
+/** 2^floor(log2 x), elementwise. */
+const pow2Floor = (x: tf.Tensor) => tf.pow(2, tf.floor(tf.div(tf.log(x), LN2)));
+/** 2^ceil(log2 x), elementwise. */
+const pow2Ceil = (x: tf.Tensor) => tf.pow(2, tf.ceil(tf.div(tf.log(x), LN2)));
+
+type Fn2 = (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+const grad2 = (f: (a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] }) =>
+  tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as Fn2;
+
+/** Sum `t` down to `shape` (undoing broadcasting). */
+function sumTo(t: tf.Tensor, shape: number[]): tf.Tensor {
+  if (t.shape.join() === shape.join()) return t;
+  if (shape.length === 0) return tf.sum(t);
+  const lead = t.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < t.rank; i++) if (i < lead || shape[i - lead] === 1 && t.shape[i] !== 1) axes.push(i);
+  return tf.reshape(tf.sum(t, axes), shape);
+}
+
+/**
+ * PACT activation quantizer, unsigned, `bits` bits, learnable clip a (a scalar):
+ *   s = (2^bits − 1)/a rounded DOWN to a power of two, a' = (2^bits − 1)/s,
+ *   y = floor(s·clamp(x, 0, a'))/s.
+ * Gradients: dy/dx = 1 on 0 < x < a', else 0; dy/da = Σ dy where x ≥ a' (PACT).
+ */
+export function pactQuant(x: tf.Tensor, clip: tf.Tensor, bits: number): tf.Tensor {
+  const levels = 2 ** bits - 1;
+  return grad2((xx, a, save) => {
+    const s = pow2Floor(tf.div(levels, a));
+    const aEff = tf.div(levels, s);
+    save([xx, aEff]);
+    return {
+      value: tf.div(tf.floor(tf.mul(tf.clipByValue(tf.minimum(xx, aEff), 0, Infinity), s)), s),
+      gradFunc: (dy, [x0, ae]) => {
+        const inside = tf.logicalAnd(tf.greater(x0!, 0), tf.less(x0!, ae!));
+        const above = tf.greaterEqual(x0!, ae!);
+        return [tf.where(inside, dy, tf.zerosLike(dy)), sumTo(tf.where(above, dy, tf.zerosLike(dy)), a.shape)];
+      },
+    };
+  })(x, clip);
+}
+
+/**
+ * Symmetric `bits`-bit weight quantizer with one power-of-two scale per layer:
+ *   S = 2^floor(log2 p),  Q(w) = S·round(L·clamp(w/S, −1, 1))/L,  L = 2^(bits−1) − 1.
+ * Gradients (straight-through rounding): dQ/dw = 1 on |w| ≤ S, else 0;
+ * dQ/dp = dQ/dS (rounding of S to a power of two passed straight through), with
+ * dQ/dS = round(L·w/S)/L − w/S inside and sign(w) where clipped (as LSQ).
+ */
+export function pow2WeightQuant(w: tf.Tensor, p: tf.Tensor, bits: number): tf.Tensor {
+  const L = 2 ** (bits - 1) - 1;
+  return grad2((ww, pp, save) => {
+    const S = pow2Floor(pp);
+    const u = tf.clipByValue(tf.div(ww, S), -1, 1);
+    const q = tf.div(tf.round(tf.mul(u, L)), L);
+    save([ww, S, q]);
+    return {
+      value: tf.mul(q, S),
+      gradFunc: (dy, [w0, S0, q0]) => {
+        const inside = tf.lessEqual(tf.abs(w0!), S0!);
+        const dS = tf.where(inside, tf.sub(q0!, tf.div(w0!, S0!)), tf.sign(w0!));
+        return [tf.where(inside, dy, tf.zerosLike(dy)), sumTo(tf.mul(dy, dS), p.shape)];
+      },
+    };
+  })(w, p);
+}
+
+/**
+ * Ternary weights with one scale per output channel (last axis), S_c = exp(p_c):
+ *   Q(w) = S_c·round(clamp(w/S_c, −1, 1)) ∈ {−S_c, 0, S_c}.
+ * Gradients: dQ/dw = 1 on |w| ≤ S_c; dQ/dp_c = S_c·dQ/dS_c, with
+ * dQ/dS = round(w/S) − w/S inside and sign(w) where clipped.
+ */
+export function ternaryWeightQuant(w: tf.Tensor, logScale: tf.Tensor): tf.Tensor {
+  return grad2((ww, ls, save) => {
+    const S = tf.exp(ls);
+    const r = tf.round(tf.clipByValue(tf.div(ww, S), -1, 1));
+    save([ww, S, r]);
+    return {
+      value: tf.mul(r, S),
+      gradFunc: (dy, [w0, S0, r0]) => {
+        const inside = tf.lessEqual(tf.abs(w0!), S0!);
+        const dS = tf.where(inside, tf.sub(r0!, tf.div(w0!, S0!)), tf.sign(w0!));
+        return [tf.where(inside, dy, tf.zerosLike(dy)), sumTo(tf.mul(tf.mul(dy, dS), S0!), logScale.shape)];
+      },
+    };
+  })(w, logScale);
+}
+
+/**
+ * Bias on `bits` bits (16) with one power-of-two scale covering max|b|:
+ *   S = 2^ceil(log2 max|b|),  Q(b) = S·round(L·b/S)/L,  L = 2^(bits−1) − 1.
+ * Straight-through gradient (identity).
+ */
+export function biasQuant(b: tf.Tensor, bits: number): tf.Tensor {
+  const L = 2 ** (bits - 1) - 1;
+  const f = tf.customGrad(((bb: tf.Tensor) => {
+    const S = pow2Ceil(tf.maximum(tf.max(tf.abs(bb)), 1e-12));
+    return { value: tf.mul(tf.div(tf.round(tf.mul(tf.div(bb, S), L)), L), S), gradFunc: (dy: tf.Tensor) => dy };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(b) as tf.Tensor;
+}
+
+/** Initial p of the power-of-two weight quantizer: 2^floor(log2(2·max|W|)). */
+export function initPow2Scale(w: Float32Array | number[]): number {
+  let m = 0;
+  for (const v of w) m = Math.max(m, Math.abs(v));
+  return 2 ** Math.floor(Math.log2(Math.max(2 * m, 1e-12)));
+}
+
+/**
+ * Initial log-scale of the ternary quantizer: the three levels equiprobable for
+ * N(0, σ²), σ = sqrt(2/(C_out·k·k)): round(w/S) = 0 on |w| < S/2, and
+ * P(|w| < S/2) = 1/3 gives S/2 = 0.4307σ, S ≈ 0.861σ.
+ */
+export function initTernaryLogScale(cout: number, kx: number, ky: number): number {
+  return Math.log(0.861 * Math.sqrt(2 / (cout * kx * ky)));
+}
