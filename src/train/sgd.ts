@@ -36,6 +36,16 @@ export class Sgd {
   /** Momentum buffers, for checkpoints. */
   state(): Map<string, tf.Variable> { return this.velocity; }
 
+  /** Restores momentum buffers saved under `prefix + name`. */
+  load(values: Map<string, tf.Tensor>, prefix: string): void {
+    for (const [k, t] of values) {
+      if (!k.startsWith(prefix)) continue;
+      const name = k.slice(prefix.length);
+      this.velocity.get(name)?.dispose();
+      this.velocity.set(name, tf.variable(t.clone(), false));
+    }
+  }
+
   dispose(): void {
     for (const v of this.velocity.values()) v.dispose();
     this.velocity.clear();

@@ -1,0 +1,107 @@
+/** `hetsplit train`: warm-up → search → fine-tune of one λ, in a resumable run directory. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Argv, CommandModule } from 'yargs';
+import type { CifarName } from '../data/cifar.js';
+import { locateCifar } from '../data/locate.js';
+import { loadPlatform } from '../hw/platform.js';
+import { buildModel, MODELS } from '../models/zoo.js';
+import { Run, type RunConfig } from '../train/run.js';
+import { UserError } from '../util/errors.js';
+import { showProgress, startEngine, type GlobalArgs } from './common.js';
+import { dataOptions } from './data.js';
+
+export interface TrainArgs extends GlobalArgs {
+  platform: string; model: string; dataset: CifarName; data?: string; target: 'energy' | 'latency'; lambda: number;
+  epochsWarmup: number; epochsSearch: number; epochsFinetune: number; batch: number; seed: number;
+  trainLimit: number; valSize: number; out?: string; resume: boolean; fromWarmup?: string;
+  lrWarmup: number; lrWeights: number; lrAlpha: number; lrQuant: number; lrFinetune: number;
+  momentum: number; weightDecay: number; weightDecayWarmup: number; temperatureDecay: number; costTemperature: number;
+}
+
+export function trainOptions<T>(y: Argv<T>) {
+  return dataOptions(y)
+    .option('platform', { type: 'string', default: 'diana', describe: 'built-in platform or a JSON file' })
+    .option('model', { choices: Object.keys(MODELS), default: 'resnet20' })
+    .option('target', { choices: ['energy', 'latency'] as const, default: 'latency' as const })
+    .option('epochs-warmup', { type: 'number', default: 40 })
+    .option('epochs-search', { type: 'number', default: 20 })
+    .option('epochs-finetune', { type: 'number', default: 10 })
+    .option('batch', { type: 'number', default: 128 })
+    .option('seed', { type: 'number', default: 42 })
+    .option('train-limit', { type: 'number', default: 0, describe: 'training images per epoch (0 = the whole training split)' })
+    .option('val-size', { type: 'number', default: 5000, describe: 'held-out validation images (from the training set)' })
+    .option('from-warmup', { type: 'string', describe: 'reuse the float warm-up of this run directory' })
+    .option('lr-warmup', { type: 'number', default: 0.1, describe: 'warm-up SGD lr (cosine schedule)' })
+    .option('lr-weights', { type: 'number', default: 1e-3, describe: 'search SGD lr of the weights' })
+    .option('lr-alpha', { type: 'number', default: 1e-3, describe: 'search Adam lr of the mapping logits' })
+    .option('lr-quant', { type: 'number', default: 1e-5, describe: 'SGD lr of the quantizer parameters' })
+    .option('lr-finetune', { type: 'number', default: 1e-3, describe: 'fine-tune SGD lr of the weights' })
+    .option('momentum', { type: 'number', default: 0.9 })
+    .option('weight-decay', { type: 'number', default: 1e-4, describe: 'search and fine-tune' })
+    .option('weight-decay-warmup', { type: 'number', default: 5e-4 })
+    .option('temperature-decay', { type: 'number', default: 0.045, describe: 'T <- T*exp(-decay) per search epoch' })
+    .option('cost-temperature', { type: 'number', default: 0.05, describe: 'tau of the smooth max/min across CUs' });
+}
+
+/** Validates flags and resolves every setting of a run. */
+export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>): RunConfig {
+  const nonNeg = ['lambda', 'weightDecay', 'weightDecayWarmup', 'temperatureDecay', 'momentum'] as const;
+  const pos = ['lrWarmup', 'lrWeights', 'lrAlpha', 'lrQuant', 'lrFinetune', 'costTemperature', 'batch'] as const;
+  const flag = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+  for (const k of nonNeg) if (!(Number.isFinite(a[k]) && a[k] >= 0)) throw new UserError(`${flag(k)}: expected a number >= 0, got ${a[k]}`);
+  for (const k of pos) if (!(Number.isFinite(a[k]) && a[k] > 0)) throw new UserError(`${flag(k)}: expected a number > 0, got ${a[k]}`);
+  for (const k of ['epochsWarmup', 'epochsSearch', 'epochsFinetune', 'trainLimit', 'valSize', 'batch', 'seed'] as const) {
+    if (!Number.isInteger(a[k]) || a[k] < 0) throw new UserError(`${flag(k)}: expected a whole number >= 0, got ${a[k]}`);
+  }
+  return {
+    platform: a.platform, model: a.model, dataset: a.dataset, target: a.target, lambda: a.lambda, seed: a.seed,
+    batch: a.batch, valSize: a.valSize, trainLimit: a.trainLimit || null,
+    epochsWarmup: a.epochsWarmup, epochsSearch: a.epochsSearch, epochsFinetune: a.epochsFinetune,
+    warmup: { lr: a.lrWarmup, momentum: a.momentum, weightDecay: a.weightDecayWarmup },
+    search: {
+      lrWeights: a.lrWeights, momentum: a.momentum, weightDecay: a.weightDecay, lrAlpha: a.lrAlpha, lrQuant: a.lrQuant,
+      temperatureDecay: a.temperatureDecay, costTemperature: a.costTemperature,
+    },
+    finetune: { lr: a.lrFinetune, momentum: a.momentum, weightDecay: a.weightDecay, lrQuant: a.lrQuant },
+    lrSteps: [0.5, 0.75],
+    norm: 'unit',
+    fromWarmup: a.fromWarmup ? path.resolve(a.fromWarmup) : null,
+  };
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export const trainCommand: CommandModule<GlobalArgs, TrainArgs> = {
+  command: 'train',
+  describe: 'train a network and its per-channel CU mapping for one lambda (warm-up, search, fine-tune)',
+  builder: (y) => trainOptions(y)
+    .option('lambda', { type: 'number', default: 0.5, describe: 'weight of the normalised cost term' })
+    .option('out', { type: 'string', describe: 'run directory (default runs/<model>-<platform>-<target>-l<lambda>)' })
+    .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last checkpoint' }) as never,
+  handler: async (args) => {
+    const cfg = resolveConfig(args);
+    const platform = loadPlatform(args.platform);
+    const info = await startEngine(args);
+    const data = await locateCifar({ dataset: args.dataset, data: args.data });
+    console.log(`data: ${data.source} (${data.train.n} train, ${data.test.n} test)`);
+    if (cfg.valSize >= data.train.n) throw new UserError(`--val-size ${cfg.valSize}: the training set has only ${data.train.n} images`);
+    const spec = buildModel(args.model, data.format.numClasses);
+    const dir = path.resolve(args.out ?? path.join('runs', `${args.model}-${platform.name}-${args.target}-l${args.lambda}`));
+    const run = new Run(dir, cfg, spec, platform, data, { log: (l) => console.log(l), progress: showProgress() }, {
+      engine: info.engine, versions: { hetsplit: version(), tfjs: tf.version_core, node: process.version },
+      platformFile: platform.source, data: data.source,
+    });
+    const r = await run.start(args.resume);
+    const m = r.metrics;
+    const genuine = m.genuineTestAccuracy === null ? '' : ` (genuine-pixel records: ${(100 * m.genuineTestAccuracy).toFixed(2)}%)`;
+    console.log(`test accuracy ${(100 * m.testAccuracy).toFixed(2)}%${genuine}; ${m.latencyCycles.toFixed(0)} cycles = ` +
+      `${m.latencyMs.toFixed(3)} ms, ${m.energyMJ.toFixed(5)} mJ on ${m.platform}`);
+    console.log(`mapping: ${r.mappingFile}`);
+    console.log(`metrics: ${r.metricsFile}`);
+  },
+};

@@ -1,0 +1,306 @@
+/**
+ * A searchable network (DIANA style, any number of CUs): every conv/FC layer holds ONE
+ * float weight tensor W (BatchNorm folded in), per-channel logits α [numCUs, C_out] and
+ * each eligible CU's weight quantizer. The forward pass mixes the CUs' quantized weights
+ * per output channel, W_mix[c] = Σ_i θ[i,c]·Q_i(W[c]) with θ = softmax(α/T) over the
+ * CUs that may run the layer, and runs ONE convolution. With a fixed (discrete) mapping θ
+ * is one-hot: the same code fine-tunes and evaluates the mapped network.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayerPlan } from '../hw/cost.js';
+import type { ComputeUnit, Platform } from '../hw/platform.js';
+import { ParamStore } from '../models/params.js';
+import type { ConvLayerSpec, ModelSpec } from '../models/spec.js';
+import {
+  biasQuant, initPow2Scale, pactQuant, pow2WeightQuant, ternaryWeightQuant,
+} from '../quant/quantizers.js';
+import { UserError } from '../util/errors.js';
+
+/** Per layer (in spec.layers order), the CU index of every output channel. */
+export type Assignment = number[][];
+
+export type ParamGroup = 'weights' | 'alpha' | 'quant';
+
+export interface SearchModelOptions {
+  /** Clip init of the activation quantizers (the reference: 6; the network input: 1). */
+  actClipInit?: number;
+  inputClipInit?: number;
+  /** Bits of the residual-add quantizer. */
+  addBits?: number;
+  biasBits?: number;
+}
+
+const BN_EPS = 1e-5;
+const MASKED = -1e9;
+
+interface LayerInfo {
+  spec: ConvLayerSpec;
+  plan: LayerPlan;
+  /** Activation bits of the layer's input quantizer (shared by its CUs), or null (float). */
+  actBits: number | null;
+  /** [numCUs, cout] additive mask: 0 for eligible CUs, −1e9 otherwise. */
+  mask: tf.Tensor2D;
+}
+
+/** θ of one layer [numCUs, cout]: softmax over CUs, per channel. */
+function softmaxOverCus(logits: tf.Tensor2D): tf.Tensor2D {
+  const e = tf.exp(tf.sub(logits, tf.max(logits, 0)));
+  return tf.div(e, tf.sum(e, 0)) as tf.Tensor2D;
+}
+
+export class SearchModel {
+  readonly params = new ParamStore();
+  private readonly layers: LayerInfo[];
+  private readonly groups = new Map<string, ParamGroup>();
+  /** One-hot θ of the discrete mapping, when fixed. */
+  private fixed: tf.Tensor2D[] | null = null;
+  private assignmentValue: Assignment | null = null;
+
+  constructor(readonly spec: ModelSpec, readonly platform: Platform, readonly plans: LayerPlan[],
+    readonly options: SearchModelOptions = {}) {
+    if (plans.length !== spec.layers.length) throw new Error('one plan per layer expected');
+    this.layers = spec.layers.map((l, k) => {
+      const plan = plans[k]!;
+      if (plan.mode === 'conv-vs-depthwise') {
+        throw new UserError(`platform ${platform.name} splits ${l.name} conv-vs-depthwise (Darkside style); ` +
+          'that search is not implemented yet: use a per-channel platform such as diana');
+      }
+      const formats = new Set(plan.eligible.map((i) => String(platform.cus[i]!.activations)));
+      if (formats.size > 1) {
+        throw new UserError(`platform ${platform.name}: the CUs that may run ${l.name} ` +
+          `(${plan.eligible.map((i) => platform.cus[i]!.name).join(', ')}) use different activation formats; ` +
+          'one convolution per layer needs one shared activation format');
+      }
+      const act = platform.cus[plan.eligible[0]!]!.activations;
+      const mask = new Float32Array(platform.cus.length * l.cout).fill(MASKED);
+      for (const i of plan.eligible) mask.fill(0, i * l.cout, (i + 1) * l.cout);
+      return { spec: l, plan, actBits: act === 'float' ? null : act, mask: tf.tensor2d(mask, [platform.cus.length, l.cout]) };
+    });
+  }
+
+  /**
+   * Builds the searchable network from a trained float one: folds each BatchNorm into
+   * its conv, then initialises α (even split), activation clips and weight quantizers.
+   */
+  static fromFloat(spec: ModelSpec, float: ParamStore, platform: Platform, plans: LayerPlan[],
+    options: SearchModelOptions = {}): SearchModel {
+    const m = new SearchModel(spec, platform, plans, options);
+    for (const info of m.layers) {
+      const l = info.spec;
+      const { w, b } = foldBatchNorm(l, float);
+      m.add(`${l.name}.w`, w, 'weights');
+      m.add(`${l.name}.b`, b, 'weights');
+      m.initQuantAndAlpha(info);
+    }
+    for (const a of spec.adds) m.add(`${a.name}.act`, tf.scalar(options.actClipInit ?? 6), 'quant');
+    return m;
+  }
+
+  private add(name: string, value: tf.Tensor, group: ParamGroup): void {
+    this.params.addTrainable(name, value);
+    this.groups.set(name, group);
+  }
+
+  private initQuantAndAlpha(info: LayerInfo): void {
+    const l = info.spec;
+    if (info.actBits !== null) {
+      const clip = l.input === 'input' ? this.options.inputClipInit ?? 1 : this.options.actClipInit ?? 6;
+      this.add(`${l.name}.act`, tf.scalar(clip), 'quant');
+    }
+    const wData = this.params.get(`${l.name}.w`).dataSync() as Float32Array;
+    for (const i of info.plan.eligible) {
+      const cu = this.platform.cus[i]!;
+      if (typeof cu.weights === 'number') {
+        this.add(`${l.name}.q.${cu.name}`, tf.scalar(initPow2Scale(wData)), 'quant');
+      } else if (cu.weights === 'ternary') {
+        this.add(`${l.name}.q.${cu.name}`, tf.tensor1d(ternaryInit(wData, l.cout)), 'quant');
+      }
+    }
+    if (info.plan.searchable) this.add(`${l.name}.alpha`, tf.zeros([this.platform.cus.length, l.cout]), 'alpha');
+  }
+
+  /** Trainable variables of one parameter group, by parameter name. */
+  group(g: ParamGroup): Map<string, tf.Variable> {
+    const out = new Map<string, tf.Variable>();
+    for (const [name, v] of this.params.trainable) if (this.groups.get(name) === g) out.set(name, v);
+    return out;
+  }
+
+  get assignment(): Assignment | null { return this.assignmentValue; }
+
+  /** θ of layer k: soft (search) or the fixed one-hot mapping. */
+  private theta(k: number, temperature: number): tf.Tensor2D {
+    if (this.fixed) return this.fixed[k]!;
+    const info = this.layers[k]!;
+    if (!info.plan.searchable) return this.oneHot(k, Array(info.spec.cout).fill(info.plan.eligible[0]!));
+    const alpha = this.params.get(`${info.spec.name}.alpha`) as tf.Tensor2D;
+    return softmaxOverCus(tf.add(tf.div(alpha, temperature), info.mask) as tf.Tensor2D);
+  }
+
+  private oneHot(k: number, cus: number[]): tf.Tensor2D {
+    const n = this.platform.cus.length, c = cus.length;
+    const data = new Float32Array(n * c);
+    cus.forEach((cu, ch) => { data[cu * c + ch] = 1; });
+    return tf.tensor2d(data, [n, c]);
+  }
+
+  private quantizeWeights(cu: ComputeUnit, name: string, w: tf.Tensor): tf.Tensor {
+    if (typeof cu.weights === 'number') return pow2WeightQuant(w, this.params.get(`${name}.q.${cu.name}`), cu.weights);
+    if (cu.weights === 'ternary') {
+      const ls = this.params.get(`${name}.q.${cu.name}`);
+      // Output channels are W's last axis, except for depthwise weights [k, k, C, 1].
+      return ternaryWeightQuant(w, w.shape[w.rank - 1] === ls.shape[0] ? ls : tf.reshape(ls, [ls.shape[0]!, 1]));
+    }
+    return w;
+  }
+
+  private layer(k: number, x: tf.Tensor4D, temperature: number, counts: tf.Tensor1D[]): tf.Tensor4D {
+    const info = this.layers[k]!;
+    const l = info.spec;
+    const theta = this.theta(k, temperature);
+    counts.push(tf.sum(theta, 1) as tf.Tensor1D);
+    const xq = info.actBits === null ? x : pactQuant(x, this.params.get(`${l.name}.act`), info.actBits) as tf.Tensor4D;
+    const w = this.params.get(`${l.name}.w`);
+    const b = this.params.get(`${l.name}.b`);
+    const rows = tf.unstack(theta);
+    const depthwise = l.kind === 'depthwise';
+    let wMix: tf.Tensor | null = null, bMix: tf.Tensor | null = null;
+    for (const i of info.plan.eligible) {
+      const cu = this.platform.cus[i]!;
+      const th = rows[i]!;
+      const thW = depthwise ? tf.reshape(th, [l.cout, 1]) : th; // output channel axis of W
+      const qw = tf.mul(this.quantizeWeights(cu, l.name, w), thW);
+      const qb = tf.mul(cu.weights === 'float' ? b : biasQuant(b, this.options.biasBits ?? 16), th);
+      wMix = wMix ? tf.add(wMix, qw) : qw;
+      bMix = bMix ? tf.add(bMix, qb) : qb;
+    }
+    let y: tf.Tensor4D;
+    if (l.kind === 'fc') {
+      const flat = tf.reshape(xq, [x.shape[0], l.cin]);
+      y = tf.reshape(tf.add(tf.matMul(flat, tf.reshape(wMix!, [l.cin, l.cout])), bMix!), [x.shape[0], 1, 1, l.cout]);
+    } else {
+      y = depthwise
+        ? tf.depthwiseConv2d(xq, wMix as tf.Tensor4D, l.stride, l.pad)
+        : tf.conv2d(xq, wMix as tf.Tensor4D, l.stride, l.pad);
+      y = tf.add(y, bMix!);
+    }
+    return l.relu ? tf.relu(y) : y;
+  }
+
+  /**
+   * Logits [B, classes] and the soft channel counts per CU [numCUs, layers] (one-hot
+   * counts when the mapping is fixed). Call inside tf.tidy / variableGrads.
+   */
+  forward(x: tf.Tensor4D, temperature = 1): { logits: tf.Tensor2D; counts: tf.Tensor2D } {
+    const values = new Map<string, tf.Tensor4D>([['input', x]]);
+    const index = new Map(this.spec.layers.map((l, k) => [l.name, k]));
+    const adds = new Map(this.spec.adds.map((a) => [a.name, a]));
+    const counts: tf.Tensor1D[] = [];
+    for (const node of this.spec.order) {
+      const k = index.get(node);
+      if (k !== undefined) { values.set(node, this.layer(k, values.get(this.spec.layers[k]!.input)!, temperature, counts)); continue; }
+      const a = adds.get(node);
+      if (a) {
+        // The sum (≥ 0 after ReLU) goes through one 7-bit PACT quantizer shared by both
+        // operands; quantizing the signed conv operand with an unsigned PACT would drop
+        // its negative part.
+        const s = tf.relu(tf.add(values.get(a.a)!, values.get(a.b)!));
+        values.set(node, pactQuant(s, this.params.get(`${a.name}.act`), this.options.addBits ?? 7) as tf.Tensor4D);
+        continue;
+      }
+      if (node === this.spec.pool.name) {
+        values.set(node, tf.mean(values.get(this.spec.pool.input)!, [1, 2], true) as tf.Tensor4D);
+        continue;
+      }
+      throw new Error(`model ${this.spec.name}: unknown node '${node}'`);
+    }
+    const out = values.get(this.spec.order[this.spec.order.length - 1]!)!;
+    return { logits: tf.reshape(out, [x.shape[0], this.spec.numClasses]), counts: tf.stack(counts, 1) as tf.Tensor2D };
+  }
+
+  /** Soft channel counts per CU [numCUs, layers] at temperature T, without a forward pass. */
+  softCounts(temperature: number): tf.Tensor2D {
+    return tf.tidy(() => tf.stack(this.layers.map((_, k) => tf.sum(this.theta(k, temperature), 1)), 1) as tf.Tensor2D);
+  }
+
+  /** Clamps the quantizers' scale parameters to stay positive after an update. */
+  clampQuantParams(): void {
+    tf.tidy(() => {
+      for (const [name, v] of this.group('quant')) {
+        if (name.endsWith('.act') || v.rank === 0) v.assign(tf.maximum(v, 1e-4));
+      }
+    });
+  }
+
+  /** Argmax of α per channel over the CUs that may run the layer (ties: the first CU). */
+  discretise(): Assignment {
+    return this.layers.map((info) => {
+      const l = info.spec;
+      if (!info.plan.searchable) return Array(l.cout).fill(info.plan.eligible[0]!);
+      const a = this.params.get(`${l.name}.alpha`).arraySync() as number[][];
+      return Array.from({ length: l.cout }, (_, c) => {
+        let best = info.plan.eligible[0]!;
+        for (const i of info.plan.eligible) if (a[i]![c]! > a[best]![c]!) best = i;
+        return best;
+      });
+    });
+  }
+
+  /** Freezes the mapping: θ becomes one-hot; α no longer trains. */
+  fix(assignment: Assignment): void {
+    assignment.forEach((cus, k) => {
+      const info = this.layers[k]!;
+      if (cus.length !== info.spec.cout) throw new Error(`${info.spec.name}: ${cus.length} channels assigned, layer has ${info.spec.cout}`);
+      for (const cu of cus) {
+        if (!info.plan.eligible.includes(cu)) throw new Error(`${info.spec.name}: channel on ${this.platform.cus[cu]?.name}, which cannot run it`);
+      }
+    });
+    this.fixed?.forEach((t) => t.dispose());
+    this.fixed = assignment.map((cus, k) => this.oneHot(k, cus));
+    this.assignmentValue = assignment.map((a) => a.slice());
+  }
+
+  /** Integer channel counts per layer and CU of an assignment. */
+  countsOf(assignment: Assignment): number[][] {
+    return assignment.map((cus) => {
+      const c = this.platform.cus.map(() => 0);
+      for (const cu of cus) c[cu]!++;
+      return c;
+    });
+  }
+
+  dispose(): void {
+    this.params.dispose();
+    this.layers.forEach((l) => l.mask.dispose());
+    this.fixed?.forEach((t) => t.dispose());
+  }
+}
+
+/** W' = W·γ/√(var+ε) per output channel, b' = β − γ·mean/√(var+ε) (or the layer's own bias). */
+export function foldBatchNorm(l: ConvLayerSpec, p: ParamStore): { w: tf.Tensor; b: tf.Tensor } {
+  return tf.tidy(() => {
+    const w = p.get(`${l.name}.w`);
+    if (!l.bn) return { w: tf.clone(w), b: tf.clone(p.get(`${l.name}.b`)) };
+    const gamma = p.get(`${l.name}.gamma`), beta = p.get(`${l.name}.beta`);
+    const mean = p.get(`${l.name}.mean`), variance = p.get(`${l.name}.var`);
+    const scale = tf.div(gamma, tf.sqrt(tf.add(variance, BN_EPS)));
+    const ws = l.kind === 'depthwise' ? tf.mul(w, tf.reshape(scale, [l.cout, 1])) : tf.mul(w, scale);
+    return { w: ws, b: tf.sub(beta, tf.mul(mean, scale)) };
+  });
+}
+
+/**
+ * Ternary scales: log(0.861·σ_c) with σ_c the standard deviation of output channel c's
+ * (folded) weights, which makes the three levels equiprobable if the channel's weights
+ * are normal. (The reference derived σ from the He init; after the float warm-up and BN
+ * folding the actual spread is what matters.)
+ */
+function ternaryInit(w: Float32Array, cout: number): number[] {
+  const n = w.length / cout;
+  return Array.from({ length: cout }, (_, c) => {
+    let s = 0, s2 = 0;
+    for (let j = 0; j < n; j++) { const v = w[j * cout + c]!; s += v; s2 += v * v; }
+    const sd = Math.sqrt(Math.max(s2 / n - (s / n) ** 2, 0));
+    return Math.log(0.861 * Math.max(sd, 1e-6));
+  });
+}

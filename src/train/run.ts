@@ -1,0 +1,529 @@
+/**
+ * One search run, in a run directory, resumable at epoch granularity:
+ *   warm-up (float, BatchNorm) → fold BN → search (weights + α + quantizers, loss =
+ *   CE + λ·cost/cost_ref, temperature annealed per epoch) → discretise (argmax α) →
+ *   fine-tune (fixed mapping) → test.
+ * After every epoch the run's state (state.json) and a checkpoint of every tensor
+ * (ckpt-*.bin) are written atomically, state last; `resume` restarts from them and gives
+ * the same result as an uninterrupted run (batches and initialisation are seeded).
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import cliProgress from 'cli-progress';
+import type { CifarData, ImageSet } from '../data/cifar.js';
+import { epochBatches, trainValSplit, type Normalization } from '../data/pipeline.js';
+import { networkCost, planLayers, referenceCost, type LayerPlan, type Objective } from '../hw/cost.js';
+import type { Platform } from '../hw/platform.js';
+import { SoftCost } from '../hw/soft.js';
+import { initParams, type ParamStore } from '../models/params.js';
+import { geometry, type ModelSpec } from '../models/spec.js';
+import { SearchModel, type Assignment } from '../search/model.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { UserError } from '../util/errors.js';
+import { Adam } from './adam.js';
+import { assignAll, loadTensors, saveTensors } from './checkpoint.js';
+import { cosineLr } from './float.js';
+import { countCorrect, crossEntropy } from './loss.js';
+import { Sgd } from './sgd.js';
+import { evalBatch, NonFiniteLossError, trainStep } from './step.js';
+
+export interface RunConfig {
+  platform: string;
+  model: string;
+  dataset: string;
+  target: Objective;
+  lambda: number;
+  seed: number;
+  batch: number;
+  valSize: number;
+  trainLimit: number | null;
+  epochsWarmup: number;
+  epochsSearch: number;
+  epochsFinetune: number;
+  warmup: { lr: number; momentum: number; weightDecay: number };
+  search: {
+    lrWeights: number; momentum: number; weightDecay: number; lrAlpha: number; lrQuant: number;
+    /** T ← T·exp(−decay) after every search epoch (reference: 0.045). */
+    temperatureDecay: number;
+    /** τ of the smooth max/min in the soft cost. */
+    costTemperature: number;
+  };
+  finetune: { lr: number; momentum: number; weightDecay: number; lrQuant: number };
+  /** Epoch fractions of a phase at which its weight lr is multiplied by 0.1. */
+  lrSteps: number[];
+  norm: Normalization;
+  fromWarmup: string | null;
+}
+
+export interface EpochRecord {
+  phase: 'warmup' | 'search' | 'finetune';
+  epoch: number;
+  loss: number;
+  trainAccuracy: number;
+  valAccuracy: number;
+  temperature: number | null;
+  /** Soft (expected) cost of the current θ, in the target's unit (cycles or mJ). */
+  expectedCost: number | null;
+  /** Hard cost of the current discrete mapping (argmax α, or the fixed one). */
+  discreteCost: { cycles: number; ms: number; energyMJ: number } | null;
+  /** Fraction of each layer's channels per CU in the discrete mapping. */
+  fractions: Record<string, Record<string, number>> | null;
+  seconds: number;
+  imgPerSec: number;
+  numTensors: number;
+}
+
+interface RunState {
+  phase: 'warmup' | 'search' | 'finetune' | 'done';
+  /** Completed epochs of `phase`. */
+  epoch: number;
+  checkpoint: string | null;
+  best: { phase: string; epoch: number; valAccuracy: number; file: string } | null;
+  assignment: Assignment | null;
+  adamStep: number;
+  log: EpochRecord[];
+}
+
+export interface RunResult {
+  dir: string;
+  metrics: Metrics;
+  mappingFile: string;
+  metricsFile: string;
+}
+
+export interface Metrics {
+  testAccuracy: number;
+  valAccuracy: number;
+  genuineTestAccuracy: number | null;
+  genuineTestRecords: number | null;
+  latencyCycles: number;
+  latencyMs: number;
+  energyMJ: number;
+  lambda: number;
+  target: Objective;
+  platform: string;
+  model: string;
+  referenceCost: { mapping: string; value: number };
+}
+
+export interface RunIO {
+  log: (line: string) => void;
+  progress: boolean;
+  /** Test hook: called after each epoch's state is saved. */
+  afterEpoch?: (r: EpochRecord) => void;
+}
+
+const stateFile = (dir: string) => path.join(dir, 'state.json');
+
+function stepLr(base: number, epoch: number, epochs: number, steps: number[]): number {
+  return base * 0.1 ** steps.filter((f) => epoch >= Math.round(f * epochs)).length;
+}
+
+export class Run {
+  private state!: RunState;
+  private readonly plans: LayerPlan[];
+  private readonly split: { train: Int32Array; val: Int32Array };
+  private readonly trainIdx: Int32Array;
+
+  constructor(readonly dir: string, readonly cfg: RunConfig, readonly spec: ModelSpec,
+    readonly platform: Platform, readonly data: CifarData, readonly io: RunIO, readonly meta: Record<string, unknown>) {
+    this.plans = planLayers(platform, geometry(spec), spec.name);
+    this.split = trainValSplit(data.train.n, cfg.valSize, cfg.seed);
+    const t = this.split.train;
+    this.trainIdx = cfg.trainLimit ? t.subarray(0, Math.min(cfg.trainLimit, t.length)) : t;
+    if (Math.floor(this.trainIdx.length / cfg.batch) < 1) {
+      throw new UserError(`${this.trainIdx.length} training images make no batch of ${cfg.batch}: lower --batch or raise --train-limit`);
+    }
+  }
+
+  /** Starts a new run in an empty directory, or resumes the one there. */
+  async start(resume: boolean): Promise<RunResult> {
+    const sf = stateFile(this.dir);
+    if (existsSync(sf)) {
+      if (!resume) throw new UserError(`${this.dir} already holds a run: pass --resume to continue it, or choose another --out`);
+      await this.checkConfig();
+      this.state = JSON.parse(await fs.readFile(sf, 'utf8')) as RunState;
+      this.io.log(`resuming ${this.dir}: ${this.state.phase}, ${this.state.epoch} epoch(s) done`);
+    } else {
+      if (resume) throw new UserError(`${this.dir}: nothing to resume (no state.json)`);
+      await writeJsonAtomic(path.join(this.dir, 'config.json'), { ...this.cfg, ...this.meta });
+      this.state = { phase: 'warmup', epoch: 0, checkpoint: null, best: null, assignment: null, adamStep: 0, log: [] };
+    }
+    return this.execute();
+  }
+
+  private async checkConfig(): Promise<void> {
+    const file = path.join(this.dir, 'config.json');
+    const saved = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(this.cfg)) {
+      if (JSON.stringify(saved[k]) !== JSON.stringify(v)) {
+        throw new UserError(`${file}: the run was started with ${k} = ${JSON.stringify(saved[k])}, not ${JSON.stringify(v)}; resume with the same settings`);
+      }
+    }
+  }
+
+  private async execute(): Promise<RunResult> {
+    const float = await this.warmupPhase();
+    const model = SearchModel.fromFloat(this.spec, float, this.platform, this.plans);
+    float.dispose();
+    const soft = new SoftCost(this.platform, this.plans, { temperature: this.cfg.search.costTemperature });
+    const ref = referenceCost(this.platform, this.plans, this.cfg.target);
+    try {
+      await this.searchPhase(model, soft, ref.value);
+      await this.finetunePhase(model, soft, ref.value);
+      return await this.finish(model, ref);
+    } finally {
+      soft.dispose();
+      model.dispose();
+    }
+  }
+
+  // ---- warm-up ------------------------------------------------------------------------
+
+  private async warmupPhase(): Promise<ParamStore> {
+    const file = path.join(this.dir, 'warmup.bin');
+    if (this.cfg.fromWarmup && !existsSync(file)) {
+      const src = path.join(this.cfg.fromWarmup, 'warmup.bin');
+      const srcCfg = path.join(this.cfg.fromWarmup, 'config.json');
+      if (!existsSync(src)) throw new UserError(`--from-warmup ${this.cfg.fromWarmup}: no warmup.bin there (its warm-up has not finished)`);
+      const other = JSON.parse(await fs.readFile(srcCfg, 'utf8')) as RunConfig;
+      if (other.model !== this.cfg.model || other.dataset !== this.cfg.dataset || other.norm !== this.cfg.norm) {
+        throw new UserError(`--from-warmup ${this.cfg.fromWarmup}: its warm-up is ${other.model} on ${other.dataset} (${other.norm}), this run needs ${this.cfg.model} on ${this.cfg.dataset} (${this.cfg.norm})`);
+      }
+      await fs.copyFile(src, file);
+      this.io.log(`warm-up: reusing ${src}`);
+    }
+    const params = initParams(this.spec, this.cfg.seed);
+    const all = () => new Map([...params.trainable, ...params.state]);
+    if (existsSync(file)) {
+      const t = await loadTensors(file);
+      assignAll(file, all(), t, 'p/');
+      tf.dispose([...t.values()]);
+      if (this.state.phase === 'warmup') await this.advance('search');
+      return params;
+    }
+    const opt = new Sgd({ ...this.cfg.warmup, lr: this.cfg.warmup.lr });
+    if (this.state.phase === 'warmup' && this.state.checkpoint) await this.restore(this.state.checkpoint, all(), { sgd: opt });
+    const E = this.cfg.epochsWarmup;
+    const bar = this.bar('warmup', E);
+    for (let epoch = this.state.epoch; epoch < E; epoch++) {
+      opt.options.lr = cosineLr(this.cfg.warmup.lr, epoch, E);
+      const t0 = performance.now();
+      let loss = 0, correct = 0, seen = 0;
+      for (const b of this.batches(epoch)) {
+        try {
+          const r = trainStep(this.spec, params, opt, b.x, b.y);
+          loss += r.loss * b.size; correct += r.correct; seen += b.size;
+        } catch (e) {
+          throw this.diverged(e, 'warmup', epoch);
+        } finally { tf.dispose([b.x, b.y]); }
+        bar?.increment(1, { loss: (loss / seen).toFixed(3), acc: (correct / seen).toFixed(3) });
+      }
+      const valAccuracy = this.evalFloat(params, this.data.train, this.split.val);
+      const rec = this.record('warmup', epoch, loss / seen, correct / seen, valAccuracy, t0, seen, null, null, null);
+      await this.endEpoch(rec, all(), { sgd: opt }, params);
+    }
+    bar?.stop();
+    opt.dispose();
+    // The search starts from the best warm-up epoch (validation accuracy).
+    if (this.state.best?.phase === 'warmup') {
+      const t = await loadTensors(path.join(this.dir, this.state.best.file));
+      assignAll(this.state.best.file, all(), t, 'p/');
+      tf.dispose([...t.values()]);
+      this.io.log(`warm-up: best epoch ${this.state.best.epoch} (val ${(100 * this.state.best.valAccuracy).toFixed(2)}%)`);
+    }
+    await saveTensors(file, prefixed('p/', all()));
+    await this.advance('search');
+    return params;
+  }
+
+  // ---- search -------------------------------------------------------------------------
+
+  private async searchPhase(model: SearchModel, soft: SoftCost, costRef: number): Promise<void> {
+    if (this.state.phase !== 'search') {
+      return; // already past it: the finetune phase restores its own checkpoint
+    }
+    const s = this.cfg.search;
+    const sgdW = new Sgd({ lr: s.lrWeights, momentum: s.momentum, weightDecay: s.weightDecay });
+    const sgdQ = new Sgd({ lr: s.lrQuant, momentum: 0, weightDecay: 0 });
+    const adam = new Adam({ lr: s.lrAlpha });
+    if (this.state.checkpoint) await this.restore(this.state.checkpoint, model.params.trainable, { sgd: sgdW, sgdq: sgdQ, adam });
+    const E = this.cfg.epochsSearch;
+    const bar = this.bar('search', E);
+    const weights = model.group('weights'), alpha = model.group('alpha'), quant = model.group('quant');
+    const vars = [...weights.values(), ...alpha.values(), ...quant.values()];
+    for (let epoch = this.state.epoch; epoch < E; epoch++) {
+      const T = Math.exp(-s.temperatureDecay * epoch);
+      sgdW.options.lr = stepLr(s.lrWeights, epoch, E, this.cfg.lrSteps);
+      const t0 = performance.now();
+      let loss = 0, correct = 0, seen = 0;
+      for (const b of this.batches(epoch)) {
+        try {
+          const r = tf.tidy(() => {
+            let logits: tf.Tensor2D | null = null;
+            const { value, grads } = tf.variableGrads(() => {
+              const out = model.forward(b.x, T);
+              logits = tf.keep(out.logits);
+              const c = soft.evaluate(out.counts);
+              const cost = this.cfg.target === 'latency' ? c.latency : c.energy;
+              return tf.add(crossEntropy(out.logits, b.y), tf.mul(cost, this.cfg.lambda / costRef)) as tf.Scalar;
+            }, vars);
+            const lv = value.dataSync()[0]!;
+            if (!Number.isFinite(lv)) throw new NonFiniteLossError(lv);
+            sgdW.apply(weights, grads); adam.apply(alpha, grads); sgdQ.apply(quant, grads);
+            const k = countCorrect(logits!, b.y);
+            (logits as tf.Tensor | null)?.dispose();
+            return { loss: lv, correct: k };
+          });
+          model.clampQuantParams();
+          loss += r.loss * b.size; correct += r.correct; seen += b.size;
+        } catch (e) {
+          throw this.diverged(e, 'search', epoch);
+        } finally { tf.dispose([b.x, b.y]); }
+        bar?.increment(1, { loss: (loss / seen).toFixed(3), acc: (correct / seen).toFixed(3) });
+      }
+      const valAccuracy = this.evalSearch(model, T);
+      const expected = tf.tidy(() => {
+        const c = soft.evaluate(model.softCounts(T));
+        return (this.cfg.target === 'latency' ? c.latency : c.energy).dataSync()[0]!;
+      });
+      const assignment = model.discretise();
+      const rec = this.record('search', epoch, loss / seen, correct / seen, valAccuracy, t0, seen, T, expected, assignment, model);
+      this.state.adamStep = adam.step;
+      await this.endEpoch(rec, model.params.trainable, { sgd: sgdW, sgdq: sgdQ, adam }, null);
+    }
+    bar?.stop();
+    const assignment = model.discretise();
+    sgdW.dispose(); sgdQ.dispose(); adam.dispose();
+    await saveTensors(path.join(this.dir, 'search.bin'), prefixed('p/', model.params.trainable));
+    this.state.assignment = assignment;
+    await this.advance('finetune');
+  }
+
+  // ---- fine-tune ----------------------------------------------------------------------
+
+  private async finetunePhase(model: SearchModel, soft: SoftCost, costRef: number): Promise<void> {
+    void soft; void costRef;
+    if (!this.state.assignment) throw new Error('fine-tune without a mapping');
+    model.fix(this.state.assignment);
+    const f = this.cfg.finetune;
+    const sgdW = new Sgd({ lr: f.lr, momentum: f.momentum, weightDecay: f.weightDecay });
+    const sgdQ = new Sgd({ lr: f.lrQuant, momentum: 0, weightDecay: 0 });
+    if (this.state.phase === 'done') {
+      await this.load('final.bin', model);
+      return;
+    }
+    if (this.state.checkpoint) await this.restore(this.state.checkpoint, model.params.trainable, { sgd: sgdW, sgdq: sgdQ });
+    else await this.load('search.bin', model);
+    const E = this.cfg.epochsFinetune;
+    const bar = this.bar('finetune', E);
+    const weights = model.group('weights'), quant = model.group('quant');
+    const vars = [...weights.values(), ...quant.values()];
+    const fixedCost = networkCost(this.platform, this.plans, model.countsOf(this.state.assignment));
+    for (let epoch = this.state.epoch; epoch < E; epoch++) {
+      sgdW.options.lr = stepLr(f.lr, epoch, E, this.cfg.lrSteps);
+      const t0 = performance.now();
+      let loss = 0, correct = 0, seen = 0;
+      for (const b of this.batches(epoch)) {
+        try {
+          const r = tf.tidy(() => {
+            let logits: tf.Tensor2D | null = null;
+            const { value, grads } = tf.variableGrads(() => {
+              logits = tf.keep(model.forward(b.x).logits);
+              return crossEntropy(logits, b.y);
+            }, vars);
+            const lv = value.dataSync()[0]!;
+            if (!Number.isFinite(lv)) throw new NonFiniteLossError(lv);
+            sgdW.apply(weights, grads); sgdQ.apply(quant, grads);
+            const k = countCorrect(logits!, b.y);
+            (logits as tf.Tensor | null)?.dispose();
+            return { loss: lv, correct: k };
+          });
+          model.clampQuantParams();
+          loss += r.loss * b.size; correct += r.correct; seen += b.size;
+        } catch (e) {
+          throw this.diverged(e, 'finetune', epoch);
+        } finally { tf.dispose([b.x, b.y]); }
+        bar?.increment(1, { loss: (loss / seen).toFixed(3), acc: (correct / seen).toFixed(3) });
+      }
+      const valAccuracy = this.evalSearch(model, 1);
+      const rec = this.record('finetune', epoch, loss / seen, correct / seen, valAccuracy, t0, seen, null, null, this.state.assignment, model, fixedCost);
+      await this.endEpoch(rec, model.params.trainable, { sgd: sgdW, sgdq: sgdQ }, model.params);
+    }
+    bar?.stop();
+    sgdW.dispose(); sgdQ.dispose();
+    await this.restoreBest(model);
+  }
+
+  private async load(file: string, model: SearchModel): Promise<void> {
+    const full = path.join(this.dir, file);
+    const t = await loadTensors(full);
+    assignAll(full, model.params.trainable, t, 'p/');
+    tf.dispose([...t.values()]);
+  }
+
+  private async restoreBest(model: SearchModel): Promise<void> {
+    const best = this.state.best;
+    if (best?.phase !== 'finetune') return; // no fine-tune epochs: the model as it is
+    await this.load(best.file, model);
+    this.io.log(`fine-tune: best epoch ${best.epoch} (val ${(100 * best.valAccuracy).toFixed(2)}%)`);
+  }
+
+  // ---- results ------------------------------------------------------------------------
+
+  private async finish(model: SearchModel, ref: { name: string; value: number }): Promise<RunResult> {
+    const assignment = this.state.assignment!;
+    const cost = networkCost(this.platform, this.plans, model.countsOf(assignment));
+    const all = Int32Array.from({ length: this.data.test.n }, (_, i) => i);
+    const testAccuracy = this.evalSearch(model, 1, this.data.test, all);
+    const g = this.data.genuineTestRecords;
+    const lastFinetune = [...this.state.log].reverse().find((r) => r.phase === 'finetune');
+    const valAccuracy = this.state.best?.phase === 'finetune' ? this.state.best.valAccuracy
+      : lastFinetune?.valAccuracy ?? this.evalSearch(model, 1);
+    const metrics: Metrics = {
+      testAccuracy, valAccuracy,
+      genuineTestAccuracy: g ? this.evalSearch(model, 1, this.data.test, all.subarray(0, g)) : null,
+      genuineTestRecords: g,
+      latencyCycles: cost.cycles, latencyMs: cost.ms, energyMJ: cost.energyMJ,
+      lambda: this.cfg.lambda, target: this.cfg.target, platform: this.platform.name, model: this.spec.name,
+      referenceCost: { mapping: ref.name, value: ref.value },
+    };
+    const mapping = {
+      platform: this.platform.name, model: this.spec.name,
+      layers: this.spec.layers.map((l, k) => ({
+        name: l.name,
+        channels: Object.fromEntries(this.platform.cus.map((cu) => [cu.name,
+          assignment[k]!.flatMap((c, ch) => (c === cu.index ? [ch] : []))])),
+      })),
+    };
+    const mappingFile = path.join(this.dir, 'mapping.json');
+    const metricsFile = path.join(this.dir, 'metrics.json');
+    await saveTensors(path.join(this.dir, 'final.bin'), prefixed('p/', model.params.trainable));
+    await writeJsonAtomic(mappingFile, mapping);
+    await writeJsonAtomic(metricsFile, metrics);
+    if (this.state.phase !== 'done') await this.advance('done');
+    return { dir: this.dir, metrics, mappingFile, metricsFile };
+  }
+
+  // ---- shared -------------------------------------------------------------------------
+
+  private *batches(epoch: number) {
+    yield* epochBatches(this.data.train, this.trainIdx, {
+      batchSize: this.cfg.batch, shuffle: true, augment: true, norm: this.cfg.norm, seed: this.cfg.seed, dropLast: true,
+    }, epoch);
+  }
+
+  private evalFloat(params: ParamStore, set: ImageSet, idx: Int32Array): number {
+    let correct = 0;
+    for (const b of epochBatches(set, idx, { batchSize: 256, shuffle: false, augment: false, norm: this.cfg.norm, seed: 0, dropLast: false }, 0)) {
+      correct += evalBatch(this.spec, params, b.x, b.y).correct;
+      tf.dispose([b.x, b.y]);
+    }
+    return idx.length ? correct / idx.length : NaN;
+  }
+
+  private evalSearch(model: SearchModel, T: number, set: ImageSet = this.data.train, idx: Int32Array = this.split.val): number {
+    let correct = 0;
+    for (const b of epochBatches(set, idx, { batchSize: 256, shuffle: false, augment: false, norm: this.cfg.norm, seed: 0, dropLast: false }, 0)) {
+      correct += tf.tidy(() => countCorrect(model.forward(b.x, T).logits, b.y));
+      tf.dispose([b.x, b.y]);
+    }
+    return idx.length ? correct / idx.length : NaN;
+  }
+
+  private record(phase: EpochRecord['phase'], epoch: number, loss: number, trainAccuracy: number, valAccuracy: number,
+    t0: number, seen: number, temperature: number | null, expectedCost: number | null,
+    assignment: Assignment | null, model?: SearchModel, fixedCost?: ReturnType<typeof networkCost>): EpochRecord {
+    const seconds = (performance.now() - t0) / 1000;
+    let discreteCost: EpochRecord['discreteCost'] = null;
+    let fractions: EpochRecord['fractions'] = null;
+    if (assignment && model) {
+      const counts = model.countsOf(assignment);
+      const c = fixedCost ?? networkCost(this.platform, this.plans, counts);
+      discreteCost = { cycles: c.cycles, ms: c.ms, energyMJ: c.energyMJ };
+      fractions = Object.fromEntries(this.spec.layers.map((l, k) => [l.name,
+        Object.fromEntries(this.platform.cus.map((cu, i) => [cu.name, counts[k]![i]! / l.cout]))]));
+    }
+    const r: EpochRecord = {
+      phase, epoch: epoch + 1, loss, trainAccuracy, valAccuracy, temperature, expectedCost, discreteCost, fractions,
+      seconds, imgPerSec: seen / seconds, numTensors: tf.memory().numTensors,
+    };
+    const cost = discreteCost ? ` | ${discreteCost.cycles.toFixed(0)} cycles ${discreteCost.energyMJ.toFixed(5)} mJ` : '';
+    this.io.log(`${phase} epoch ${r.epoch}: loss ${loss.toFixed(4)} train ${(100 * trainAccuracy).toFixed(2)}% ` +
+      `val ${(100 * valAccuracy).toFixed(2)}%${temperature !== null ? ` T ${temperature.toFixed(3)}` : ''}${cost} (${seconds.toFixed(1)} s)`);
+    return r;
+  }
+
+  /** Saves the epoch: best snapshot (if improved), checkpoint, then state + log, atomically. */
+  private async endEpoch(rec: EpochRecord, vars: Map<string, tf.Variable>, opts: { sgd?: Sgd; sgdq?: Sgd; adam?: Adam },
+    bestOf: ParamStore | null): Promise<void> {
+    if (bestOf && (!this.state.best || this.state.best.phase !== rec.phase || rec.valAccuracy > this.state.best.valAccuracy)) {
+      const file = `best-${rec.phase}.bin`;
+      await saveTensors(path.join(this.dir, file), prefixed('p/', new Map([...bestOf.trainable, ...bestOf.state])));
+      this.state.best = { phase: rec.phase, epoch: rec.epoch, valAccuracy: rec.valAccuracy, file };
+    }
+    const tensors = prefixed('p/', vars);
+    if (opts.sgd) for (const [k, t] of opts.sgd.state()) tensors.set(`sgd/${k}`, t);
+    if (opts.sgdq) for (const [k, t] of opts.sgdq.state()) tensors.set(`sgdq/${k}`, t);
+    if (opts.adam) for (const [k, t] of opts.adam.state()) tensors.set(`adam/${k}`, t);
+    const file = `ckpt-${rec.phase}-${rec.epoch}.bin`;
+    await saveTensors(path.join(this.dir, file), tensors);
+    const previous = this.state.checkpoint;
+    this.state.checkpoint = file;
+    this.state.epoch = rec.epoch;
+    this.state.log.push(rec);
+    await this.saveState();
+    if (previous && previous !== file) await fs.rm(path.join(this.dir, previous), { force: true });
+    this.io.afterEpoch?.(rec);
+  }
+
+  private async restore(file: string, vars: Map<string, tf.Variable>, opts: { sgd?: Sgd; sgdq?: Sgd; adam?: Adam }): Promise<void> {
+    const full = path.join(this.dir, file);
+    const t = await loadTensors(full);
+    assignAll(full, vars, t, 'p/');
+    opts.sgd?.load(t, 'sgd/');
+    opts.sgdq?.load(t, 'sgdq/');
+    opts.adam?.load(t, 'adam/', this.state.adamStep);
+    tf.dispose([...t.values()]);
+  }
+
+  private async advance(phase: RunState['phase']): Promise<void> {
+    const previous = this.state.checkpoint;
+    this.state.phase = phase;
+    this.state.epoch = 0;
+    this.state.checkpoint = null;
+    this.state.adamStep = 0;
+    await this.saveState();
+    if (previous) await fs.rm(path.join(this.dir, previous), { force: true });
+  }
+
+  private async saveState(): Promise<void> {
+    await writeFileAtomic(path.join(this.dir, 'log.jsonl'), this.state.log.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    await writeJsonAtomic(stateFile(this.dir), this.state);
+  }
+
+  private diverged(e: unknown, phase: string, epoch: number): unknown {
+    if (e instanceof NonFiniteLossError) {
+      return new UserError(`${phase} epoch ${epoch + 1}: the loss became ${e.loss}; lower the learning rate ` +
+        `(the last checkpoint in ${this.dir} is intact)`);
+    }
+    return e;
+  }
+
+  private bar(phase: string, epochs: number): cliProgress.SingleBar | null {
+    const steps = Math.floor(this.trainIdx.length / this.cfg.batch);
+    const todo = (epochs - this.state.epoch) * steps;
+    if (!this.io.progress || todo <= 0) return null;
+    const bar = new cliProgress.SingleBar({
+      format: `${phase.padEnd(8)} {bar} {value}/{total} steps | loss {loss} | acc {acc} | ETA {eta_formatted}`,
+      etaBuffer: 50,
+    }, cliProgress.Presets.shades_classic);
+    bar.start(todo, 0, { loss: '-', acc: '-' });
+    return bar;
+  }
+}
+
+function prefixed(prefix: string, m: Map<string, tf.Tensor>): Map<string, tf.Tensor> {
+  return new Map([...m].map(([k, v]) => [prefix + k, v]));
+}
