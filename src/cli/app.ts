@@ -14,6 +14,8 @@ import { trainCommand } from './train.js';
 export async function runCli(argv: string[]): Promise<number> {
   const cli = withGlobals(yargs(argv))
     .scriptName('hetsplit')
+    // A flag given twice: the last one wins (as in most CLIs), never an array.
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .command(demoCommand as never)
     .command(engineCommand as never)
     .command(dataCommand as never)

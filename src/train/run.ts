@@ -129,6 +129,10 @@ export class Run {
   constructor(readonly dir: string, readonly cfg: RunConfig, readonly spec: ModelSpec,
     readonly platform: Platform, readonly data: CifarData, readonly io: RunIO, readonly meta: Record<string, unknown>) {
     this.plans = planLayers(platform, geometry(spec), spec.name);
+    if (!this.plans.some((p) => p.searchable)) {
+      throw new UserError(`platform ${platform.name} leaves nothing to search in ${spec.name}: ` +
+        'no layer can run on more than one compute unit');
+    }
     this.split = trainValSplit(data.train.n, cfg.valSize, cfg.seed);
     const t = this.split.train;
     this.trainIdx = cfg.trainLimit ? t.subarray(0, Math.min(cfg.trainLimit, t.length)) : t;

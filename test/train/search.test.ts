@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initEngine } from '../../src/backend/engine.js';
+import { locateCifar } from '../../src/data/locate.js';
+import { planLayers } from '../../src/hw/cost.js';
+import { loadPlatform } from '../../src/hw/platform.js';
+import { initParams } from '../../src/models/params.js';
+import { geometry } from '../../src/models/spec.js';
+import { buildModel } from '../../src/models/zoo.js';
+import { SearchModel } from '../../src/search/model.js';
+import { Run, type EpochRecord } from '../../src/train/run.js';
+import { resolveConfig } from '../../src/cli/train.js';
+import { cli } from '../helpers/cli.js';
+import { tmpDir, writeCifar10Dir } from '../helpers/fake_cifar.js';
+
+let dataRoot = '';
+beforeAll(async () => {
+  await initEngine('wasm');
+  dataRoot = tmpDir();
+  writeCifar10Dir(dataRoot, 80); // 400 train, 80 test
+});
+
+const FLAGS = ['--platform', 'diana', '--model', 'tinycnn', '--batch', '32', '--val-size', '80',
+  '--epochs-warmup', '1', '--epochs-search', '3', '--epochs-finetune', '1', '--lr-alpha', '0.05', '--target', 'energy'];
+
+const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'));
+const readLog = (dir: string) => readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EpochRecord);
+
+describe('search: discretisation', () => {
+  it('is the argmax of alpha over the CUs that may run the layer', () => {
+    const p = loadPlatform('diana');
+    const spec = buildModel('mobilenetv1'); // depthwise layers: digital only
+    const plans = planLayers(p, geometry(spec), 'mobilenetv1');
+    const float = initParams(spec, 1);
+    const m = SearchModel.fromFloat(spec, float, p, plans);
+    float.dispose();
+    const rngVals: Record<string, number[][]> = {};
+    spec.layers.forEach((l, k) => {
+      if (!plans[k]!.searchable) return;
+      const a = Array.from({ length: 2 }, (_, i) => Array.from({ length: l.cout }, (_, c) => Math.sin(13 * c + 7 * i + k)));
+      rngVals[l.name] = a;
+      m.params.get(`${l.name}.alpha`).assign(tf.tensor2d(a));
+    });
+    const asg = m.discretise();
+    spec.layers.forEach((l, k) => {
+      const a = rngVals[l.name];
+      for (let c = 0; c < l.cout; c++) {
+        const expected = a ? (a[1]![c]! > a[0]![c]! ? 1 : 0) : 0; // non-searchable (depthwise): digital
+        expect(asg[k]![c]).toBe(expected);
+      }
+    });
+    // with the mapping fixed, the counts are the assignment's
+    m.fix(asg);
+    const counts = m.softCounts(1).arraySync();
+    spec.layers.forEach((_, k) => {
+      expect(counts[1]![k]).toBe(asg[k]!.filter((c) => c === 1).length);
+    });
+    m.dispose();
+  });
+});
+
+describe('hetsplit train (tiny model, generated data)', () => {
+  it('moves the mapping to the cheaper CU under a large lambda; resumes to the same result', async () => {
+    const root = tmpDir();
+    const zero = path.join(root, 'l0'), big = path.join(root, 'l5');
+    const r0 = await cli('train', ...FLAGS, '--data', dataRoot, '--lambda', '0', '--out', zero);
+    expect(r0.stderr).toBe('');
+    expect(r0.code).toBe(0);
+    expect(r0.stdout).toMatch(/^engine: wasm/);
+    expect(r0.stdout).toContain(`mapping: ${path.join(zero, 'mapping.json')}`);
+    const r5 = await cli('train', ...FLAGS, '--data', dataRoot, '--lambda', '5', '--out', big, '--from-warmup', zero);
+    expect(r5.code).toBe(0);
+    expect(r5.stdout).toContain('warm-up: reusing');
+
+    const m0 = readJson(path.join(zero, 'metrics.json')), m5 = readJson(path.join(big, 'metrics.json'));
+    for (const k of ['testAccuracy', 'valAccuracy', 'latencyCycles', 'latencyMs', 'energyMJ', 'lambda', 'target', 'platform', 'model']) {
+      expect(m5).toHaveProperty(k);
+    }
+    expect(m5.energyMJ).toBeLessThan(m0.energyMJ);
+    // energy on DIANA: analog is the cheaper CU for these layers; the share of analog channels grows
+    const mapping = readJson(path.join(big, 'mapping.json'));
+    expect(mapping.platform).toBe('diana');
+    expect(mapping.layers).toHaveLength(5);
+    const analog = (mp: { layers: { channels: Record<string, number[]> }[] }) => mp.layers.reduce((s, l) => s + l.channels.analog!.length, 0);
+    expect(analog(mapping)).toBeGreaterThan(analog(readJson(path.join(zero, 'mapping.json'))));
+    for (const l of mapping.layers) {
+      const all = [...l.channels.digital, ...l.channels.analog].sort((a: number, b: number) => a - b);
+      expect(all).toEqual(all.map((_: number, i: number) => i)); // every channel on exactly one CU
+    }
+
+    // the expected (soft) cost falls during the search; tensors stay flat epoch to epoch
+    const log = readLog(big);
+    const search = log.filter((r) => r.phase === 'search');
+    expect(search).toHaveLength(3);
+    expect(search[2]!.expectedCost!).toBeLessThan(search[0]!.expectedCost!);
+    expect(new Set(search.map((r) => r.numTensors)).size).toBe(1);
+    expect(search[0]!.fractions).toHaveProperty('conv1');
+    const cfg = readJson(path.join(big, 'config.json'));
+    expect(cfg).toMatchObject({ lambda: 5, target: 'energy', engine: 'wasm' });
+    expect(cfg.versions.tfjs).toBe('4.22.0');
+
+    // interrupted after search epoch 2, resumed: the same mapping and metrics
+    const cut = path.join(root, 'cut');
+    const data = await locateCifar({ dataset: 'cifar10', data: dataRoot });
+    const cfgObj = resolveConfig({
+      platform: 'diana', model: 'tinycnn', dataset: 'cifar10', target: 'energy', lambda: 5, epochsWarmup: 1, epochsSearch: 3,
+      epochsFinetune: 1, batch: 32, seed: 42, trainLimit: 0, valSize: 80, fromWarmup: zero, lrWarmup: 0.1, lrWeights: 1e-3,
+      lrAlpha: 0.05, lrQuant: 1e-5, lrFinetune: 1e-3, momentum: 0.9, weightDecay: 1e-4, weightDecayWarmup: 5e-4,
+      temperatureDecay: 0.045, costTemperature: 0.05,
+    });
+    const spec = buildModel('tinycnn');
+    const p = loadPlatform('diana');
+    const stop = new Error('simulated kill');
+    const first = new Run(cut, cfgObj, spec, p, data, {
+      log: () => undefined, progress: false,
+      afterEpoch: (r) => { if (r.phase === 'search' && r.epoch === 2) throw stop; },
+    }, {});
+    await expect(first.start(false)).rejects.toBe(stop);
+    const rr = await cli('train', ...FLAGS, '--data', dataRoot, '--lambda', '5', '--out', cut, '--from-warmup', zero, '--resume');
+    expect(rr.code).toBe(0);
+    expect(rr.stdout).toMatch(/resuming .*: search, 2 epoch\(s\) done/);
+    expect(readJson(path.join(cut, 'mapping.json'))).toEqual(mapping);
+    expect(readJson(path.join(cut, 'metrics.json'))).toEqual(m5);
+  }, 120_000);
+
+  it.each([
+    [['--platform', 'tpu'], /unknown platform 'tpu'/],
+    [['--lambda', '-1'], /--lambda: expected a number >= 0, got -1/],
+    [['--platform', 'darkside', '--model', 'resnet8'], /platform darkside leaves nothing to search in resnet8/],
+    [['--target', 'power'], /Invalid values/],
+    [['--epochs-search', '1.5'], /--epochs-search: expected a whole number/],
+  ])('rejects %j with one line and exit 2', async (extra, msg) => {
+    const r = await cli('train', '--data', dataRoot, '--model', 'tinycnn', '--val-size', '80', '--out', path.join(tmpDir(), 'x'), ...(extra as string[]));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(msg);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('refuses to overwrite a run and to resume nothing', async () => {
+    const dir = path.join(tmpDir(), 'r');
+    const none = await cli('train', '--data', dataRoot, '--model', 'tinycnn', '--val-size', '80', '--out', dir, '--resume');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/nothing to resume/);
+  });
+});
