@@ -9,6 +9,10 @@ export async function runEngineCheck(args: GlobalArgs): Promise<boolean> {
     console.log('self-check: the WASM training kernels are only used on the wasm engine; nothing to check');
     return true;
   }
+  return checkKernels();
+}
+
+export async function checkKernels(): Promise<boolean> {
   const rows = await selfCheck();
   for (const r of rows) console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.kernel.padEnd(38)} rel. error ${r.err.toExponential(2)}`);
   const ok = rows.every((r) => r.ok);

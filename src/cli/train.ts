@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import type { EngineInfo } from '../backend/engine.js';
 import type { Argv, CommandModule } from 'yargs';
 import type { CifarName } from '../data/cifar.js';
 import { locateCifar } from '../data/locate.js';
@@ -83,10 +84,15 @@ export const trainCommand: CommandModule<GlobalArgs, TrainArgs> = {
     .option('lambda', { type: 'number', default: 0.5, describe: 'weight of the normalised cost term' })
     .option('out', { type: 'string', describe: 'run directory (default runs/<model>-<platform>-<target>-l<lambda>)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last checkpoint' }) as never,
-  handler: async (args) => {
+  handler: (args) => train(args),
+};
+
+/** Runs (or resumes) one training run and prints where its results are. */
+export async function train(args: TrainArgs, engine?: EngineInfo): Promise<void> {
+  {
     const cfg = resolveConfig(args);
     const platform = loadPlatform(args.platform);
-    const info = await startEngine(args);
+    const info = engine ?? await startEngine(args);
     const data = await locateCifar({ dataset: args.dataset, data: args.data });
     console.log(`data: ${data.source} (${data.train.n} train, ${data.test.n} test)`);
     if (cfg.valSize >= data.train.n) throw new UserError(`--val-size ${cfg.valSize}: the training set has only ${data.train.n} images`);
@@ -103,5 +109,5 @@ export const trainCommand: CommandModule<GlobalArgs, TrainArgs> = {
       `${m.latencyMs.toFixed(3)} ms, ${m.energyMJ.toFixed(5)} mJ on ${m.platform}`);
     console.log(`mapping: ${r.mappingFile}`);
     console.log(`metrics: ${r.metricsFile}`);
-  },
-};
+  }
+}
