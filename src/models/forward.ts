@@ -6,6 +6,11 @@ import type { ConvLayerSpec, ModelSpec } from './spec.js';
 
 export interface ForwardOptions {
   training: boolean;
+  /**
+   * Conv-vs-depthwise layers (those with a `<name>.conv.w` parameter): output channels
+   * [0, k) come from the conv branch, [k, C) from the depthwise branch. Default k = C/2.
+   */
+  splitPoints?: Map<string, number>;
   /** BatchNorm running-average momentum (PyTorch convention: new = (1−m)·old + m·batch). */
   bnMomentum?: number;
   bnEps?: number;
@@ -18,14 +23,31 @@ function convLayer(l: ConvLayerSpec, p: ParamStore, x: tf.Tensor4D, opt: Forward
     const y = tf.add(tf.matMul(flat, tf.reshape(w, [l.cin, l.cout])), p.get(`${l.name}.b`));
     return tf.reshape(y, [x.shape[0], 1, 1, l.cout]) as tf.Tensor4D;
   }
-  let y: tf.Tensor4D = l.kind === 'depthwise'
+  const y = l.kind === 'depthwise'
     ? tf.depthwiseConv2d(x, w as tf.Tensor4D, l.stride, l.pad)
     : tf.conv2d(x, w as tf.Tensor4D, l.stride, l.pad);
+  const out = normAct(l, l.name, p, y, opt);
+  if (!p.has(`${l.name}.conv.w`)) return out;
+  // Conv-vs-depthwise layer: a full conv branch computes the first k channels.
+  const yc = normAct(l, `${l.name}.conv`, p, tf.conv2d(x, p.get(`${l.name}.conv.w`) as tf.Tensor4D, l.stride, l.pad), opt);
+  return mixPrefix(yc, out, opt.splitPoints?.get(l.name) ?? Math.floor(l.cout / 2));
+}
+
+/** Channels [0, k) of a, [k, C) of b. */
+export function mixPrefix(a: tf.Tensor4D, b: tf.Tensor4D, k: number): tf.Tensor4D {
+  const c = a.shape[3];
+  const m = tf.tensor1d(Array.from({ length: c }, (_, i) => (i < k ? 1 : 0)));
+  return tf.add(tf.mul(a, m), tf.mul(b, tf.sub(1, m))) as tf.Tensor4D;
+}
+
+/** BatchNorm (or bias) of parameters `prefix.*`, then ReLU if the layer has one. */
+function normAct(l: ConvLayerSpec, prefix: string, p: ParamStore, y0: tf.Tensor4D, opt: ForwardOptions): tf.Tensor4D {
+  let y = y0;
   if (l.bn) {
     const eps = opt.bnEps ?? 1e-5;
-    const gamma = p.get(`${l.name}.gamma`) as tf.Tensor1D;
-    const beta = p.get(`${l.name}.beta`) as tf.Tensor1D;
-    const rMean = p.get(`${l.name}.mean`), rVar = p.get(`${l.name}.var`);
+    const gamma = p.get(`${prefix}.gamma`) as tf.Tensor1D;
+    const beta = p.get(`${prefix}.beta`) as tf.Tensor1D;
+    const rMean = p.get(`${prefix}.mean`), rVar = p.get(`${prefix}.var`);
     if (opt.training) {
       const m = opt.bnMomentum ?? 0.1;
       const n = y.size / l.cout;
@@ -38,7 +60,7 @@ function convLayer(l: ConvLayerSpec, p: ParamStore, x: tf.Tensor4D, opt: Forward
       y = tf.batchNorm(y, rMean as tf.Tensor1D, rVar as tf.Tensor1D, beta, gamma, eps) as tf.Tensor4D;
     }
   } else {
-    y = tf.add(y, p.get(`${l.name}.b`)) as tf.Tensor4D;
+    y = tf.add(y, p.get(`${prefix}.b`)) as tf.Tensor4D;
   }
   return l.relu ? tf.relu(y) : y;
 }

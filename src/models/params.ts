@@ -59,9 +59,10 @@ function uniform(shape: number[], limit: number, rng: Rng): tf.Tensor {
 /**
  * Float-model parameters: conv weights He-normal (fan-out, as torchvision's ResNets),
  * FC weights and biases uniform(±1/sqrt(fan_in)) (PyTorch's Linear default),
- * BN gamma 1 / beta 0, running mean 0 / variance 1.
+ * BN gamma 1 / beta 0, running mean 0 / variance 1. `splitLayers` (depthwise layers of a
+ * conv-vs-depthwise platform) also get a full-conv branch with its own BatchNorm.
  */
-export function initParams(spec: ModelSpec, seed: number): ParamStore {
+export function initParams(spec: ModelSpec, seed: number, splitLayers: ReadonlySet<string> = new Set()): ParamStore {
   const rng = new Rng(seed);
   const p = new ParamStore();
   for (const l of spec.layers) {
@@ -75,13 +76,22 @@ export function initParams(spec: ModelSpec, seed: number): ParamStore {
     }
     const fanOut = l.kx * l.ky * (depthwise ? 1 : l.cout);
     p.addTrainable(`${l.name}.w`, normal(wShape, Math.sqrt(2 / fanOut), rng));
-    if (l.bn) {
-      p.addTrainable(`${l.name}.gamma`, tf.ones([l.cout]));
-      p.addTrainable(`${l.name}.beta`, tf.zeros([l.cout]));
-      p.addState(`${l.name}.mean`, tf.zeros([l.cout]));
-      p.addState(`${l.name}.var`, tf.ones([l.cout]));
-    } else {
-      p.addTrainable(`${l.name}.b`, tf.zeros([l.cout]));
+    const norm = (prefix: string) => {
+      if (l.bn) {
+        p.addTrainable(`${prefix}.gamma`, tf.ones([l.cout]));
+        p.addTrainable(`${prefix}.beta`, tf.zeros([l.cout]));
+        p.addState(`${prefix}.mean`, tf.zeros([l.cout]));
+        p.addState(`${prefix}.var`, tf.ones([l.cout]));
+      } else {
+        p.addTrainable(`${prefix}.b`, tf.zeros([l.cout]));
+      }
+    };
+    norm(l.name);
+    if (splitLayers.has(l.name)) {
+      // Conv-vs-depthwise layer: the conv branch, a full C -> C convolution.
+      if (!depthwise) throw new Error(`${l.name}: only depthwise layers get a conv branch`);
+      p.addTrainable(`${l.name}.conv.w`, normal([l.ky, l.kx, l.cin, l.cout], Math.sqrt(2 / (l.kx * l.ky * l.cout)), rng));
+      norm(`${l.name}.conv`);
     }
   }
   return p;

@@ -56,7 +56,7 @@ export function mobilenetv1(numClasses = 10): ModelSpec {
 
 /**
  * A tiny CNN for smoke runs and tests, with one of each construct: strided conv, residual
- * add, strided depthwise + pointwise, FC.
+ * add, strided depthwise + pointwise, a stride-1 depthwise (searchable on Darkside), FC.
  */
 export function tinycnn(numClasses = 10): ModelSpec {
   const b = new SpecBuilder('tinycnn', [32, 32, 3], numClasses);
@@ -65,7 +65,8 @@ export function tinycnn(numClasses = 10): ModelSpec {
   const a = b.add('add1', c2, c1);
   const dw = b.conv('dw3', a, 8, 3, 2, { kind: 'depthwise' });
   const pw = b.conv('pw3', dw, 16, 1, 1);
-  return b.classifier(pw);
+  const dw4 = b.conv('dw4', pw, 16, 3, 1, { kind: 'depthwise' });
+  return b.classifier(dw4);
 }
 
 export const MODELS: Record<string, (numClasses?: number) => ModelSpec> = {

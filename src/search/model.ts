@@ -40,6 +40,8 @@ interface LayerInfo {
   actBits: number | null;
   /** [numCUs, cout] additive mask: 0 for eligible CUs, −1e9 otherwise. */
   mask: tf.Tensor2D;
+  /** Conv-vs-depthwise layer: the CUs of its conv and depthwise branches. */
+  split: { conv: number; dw: number } | null;
 }
 
 /** θ of one layer [numCUs, cout]: softmax over CUs, per channel. */
@@ -61,10 +63,9 @@ export class SearchModel {
     if (plans.length !== spec.layers.length) throw new Error('one plan per layer expected');
     this.layers = spec.layers.map((l, k) => {
       const plan = plans[k]!;
-      if (plan.mode === 'conv-vs-depthwise') {
-        throw new UserError(`platform ${platform.name} splits ${l.name} conv-vs-depthwise (Darkside style); ` +
-          'that search is not implemented yet: use a per-channel platform such as diana');
-      }
+      const sp = platform.split;
+      const split = plan.mode === 'conv-vs-depthwise' && plan.searchable && sp.style === 'conv-vs-depthwise'
+        ? { conv: sp.conv, dw: sp.depthwise } : null;
       const formats = new Set(plan.eligible.map((i) => String(platform.cus[i]!.activations)));
       if (formats.size > 1) {
         throw new UserError(`platform ${platform.name}: the CUs that may run ${l.name} ` +
@@ -74,7 +75,7 @@ export class SearchModel {
       const act = platform.cus[plan.eligible[0]!]!.activations;
       const mask = new Float32Array(platform.cus.length * l.cout).fill(MASKED);
       for (const i of plan.eligible) mask.fill(0, i * l.cout, (i + 1) * l.cout);
-      return { spec: l, plan, actBits: act === 'float' ? null : act, mask: tf.tensor2d(mask, [platform.cus.length, l.cout]) };
+      return { spec: l, plan, actBits: act === 'float' ? null : act, mask: tf.tensor2d(mask, [platform.cus.length, l.cout]), split };
     });
   }
 
@@ -90,6 +91,12 @@ export class SearchModel {
       const { w, b } = foldBatchNorm(l, float);
       m.add(`${l.name}.w`, w, 'weights');
       m.add(`${l.name}.b`, b, 'weights');
+      if (info.split) {
+        if (!float.has(`${l.name}.conv.w`)) throw new Error(`${l.name}: the float model has no conv branch to search`);
+        const c = foldBatchNorm({ ...l, kind: 'conv' }, float, `${l.name}.conv`);
+        m.add(`${l.name}.conv.w`, c.w, 'weights');
+        m.add(`${l.name}.conv.b`, c.b, 'weights');
+      }
       m.initQuantAndAlpha(info);
     }
     for (const a of spec.adds) m.add(`${a.name}.act`, tf.scalar(options.actClipInit ?? 6), 'quant');
@@ -107,16 +114,23 @@ export class SearchModel {
       const clip = l.input === 'input' ? this.options.inputClipInit ?? 1 : this.options.actClipInit ?? 6;
       this.add(`${l.name}.act`, tf.scalar(clip), 'quant');
     }
-    const wData = this.params.get(`${l.name}.w`).dataSync() as Float32Array;
     for (const i of info.plan.eligible) {
       const cu = this.platform.cus[i]!;
+      const prefix = info.split?.conv === i ? `${l.name}.conv` : l.name;
+      const wData = this.params.get(`${prefix}.w`).dataSync() as Float32Array;
       if (typeof cu.weights === 'number') {
-        this.add(`${l.name}.q.${cu.name}`, tf.scalar(initPow2Scale(wData)), 'quant');
+        this.add(`${prefix}.q.${cu.name}`, tf.scalar(initPow2Scale(wData)), 'quant');
       } else if (cu.weights === 'ternary') {
-        this.add(`${l.name}.q.${cu.name}`, tf.tensor1d(ternaryInit(wData, l.cout)), 'quant');
+        this.add(`${prefix}.q.${cu.name}`, tf.tensor1d(ternaryInit(wData, l.cout)), 'quant');
       }
     }
-    if (info.plan.searchable) this.add(`${l.name}.alpha`, tf.zeros([this.platform.cus.length, l.cout]), 'alpha');
+    if (info.split) {
+      // The reference's init: the first half of the channels on the conv branch.
+      const half = Math.floor(l.cout / 2);
+      this.add(`${l.name}.alpha`, tf.tensor1d(Array.from({ length: l.cout }, (_, c) => (c < half ? 1 : 0))), 'alpha');
+    } else if (info.plan.searchable) {
+      this.add(`${l.name}.alpha`, tf.zeros([this.platform.cus.length, l.cout]), 'alpha');
+    }
   }
 
   /** Trainable variables of one parameter group, by parameter name. */
@@ -154,12 +168,54 @@ export class SearchModel {
     return w;
   }
 
+  /**
+   * Conv-vs-depthwise mask m [C] (1: conv branch). Search: the reference parametrisation,
+   * θ_i = Σ_{j≥i} |α_j| (non-increasing, so m is a prefix), m_i = [θ_i > 0.5] with a
+   * straight-through gradient. Fixed: the discrete mapping.
+   */
+  private splitMask(k: number): tf.Tensor1D {
+    const info = this.layers[k]!;
+    if (this.fixed) return tf.unstack(this.fixed[k]!)[info.split!.conv]! as tf.Tensor1D;
+    const alpha = this.params.get(`${info.spec.name}.alpha`);
+    const theta = tf.cumsum(tf.abs(alpha), 0, false, true);
+    return stepSte(theta) as tf.Tensor1D;
+  }
+
+  /** Soft channel counts per CU of layer k [numCUs]. */
+  private layerCounts(k: number, temperature: number, mask?: tf.Tensor1D): tf.Tensor1D {
+    const info = this.layers[k]!;
+    if (!info.split) return tf.sum(this.theta(k, temperature), 1) as tf.Tensor1D;
+    const nConv = tf.sum(mask ?? this.splitMask(k));
+    const nDw = tf.sub(info.spec.cout, nConv);
+    const zero = tf.scalar(0);
+    return tf.stack(this.platform.cus.map((_, i) => (i === info.split!.conv ? nConv : i === info.split!.dw ? nDw : zero))) as tf.Tensor1D;
+  }
+
+  private bias(cu: ComputeUnit, b: tf.Tensor): tf.Tensor {
+    return cu.weights === 'float' ? b : biasQuant(b, this.options.biasBits ?? 16);
+  }
+
+  private splitLayer(k: number, xq: tf.Tensor4D, counts: tf.Tensor1D[]): tf.Tensor4D {
+    const info = this.layers[k]!;
+    const l = info.spec;
+    const conv = this.platform.cus[info.split!.conv]!, dw = this.platform.cus[info.split!.dw]!;
+    const m = this.splitMask(k);
+    counts.push(this.layerCounts(k, 1, m));
+    const wc = this.quantizeWeights(conv, `${l.name}.conv`, this.params.get(`${l.name}.conv.w`));
+    const wd = this.quantizeWeights(dw, l.name, this.params.get(`${l.name}.w`));
+    let yc: tf.Tensor4D = tf.add(tf.conv2d(xq, wc as tf.Tensor4D, l.stride, l.pad), this.bias(conv, this.params.get(`${l.name}.conv.b`)));
+    let yd: tf.Tensor4D = tf.add(tf.depthwiseConv2d(xq, wd as tf.Tensor4D, l.stride, l.pad), this.bias(dw, this.params.get(`${l.name}.b`)));
+    if (l.relu) { yc = tf.relu(yc); yd = tf.relu(yd); }
+    return tf.add(tf.mul(yc, m), tf.mul(yd, tf.sub(1, m)));
+  }
+
   private layer(k: number, x: tf.Tensor4D, temperature: number, counts: tf.Tensor1D[]): tf.Tensor4D {
     const info = this.layers[k]!;
     const l = info.spec;
+    const xq = info.actBits === null ? x : pactQuant(x, this.params.get(`${l.name}.act`), info.actBits) as tf.Tensor4D;
+    if (info.split) return this.splitLayer(k, xq, counts);
     const theta = this.theta(k, temperature);
     counts.push(tf.sum(theta, 1) as tf.Tensor1D);
-    const xq = info.actBits === null ? x : pactQuant(x, this.params.get(`${l.name}.act`), info.actBits) as tf.Tensor4D;
     const w = this.params.get(`${l.name}.w`);
     const b = this.params.get(`${l.name}.b`);
     const rows = tf.unstack(theta);
@@ -170,7 +226,7 @@ export class SearchModel {
       const th = rows[i]!;
       const thW = depthwise ? tf.reshape(th, [l.cout, 1]) : th; // output channel axis of W
       const qw = tf.mul(this.quantizeWeights(cu, l.name, w), thW);
-      const qb = tf.mul(cu.weights === 'float' ? b : biasQuant(b, this.options.biasBits ?? 16), th);
+      const qb = tf.mul(this.bias(cu, b), th);
       wMix = wMix ? tf.add(wMix, qw) : qw;
       bMix = bMix ? tf.add(bMix, qb) : qb;
     }
@@ -220,7 +276,7 @@ export class SearchModel {
 
   /** Soft channel counts per CU [numCUs, layers] at temperature T, without a forward pass. */
   softCounts(temperature: number): tf.Tensor2D {
-    return tf.tidy(() => tf.stack(this.layers.map((_, k) => tf.sum(this.theta(k, temperature), 1)), 1) as tf.Tensor2D);
+    return tf.tidy(() => tf.stack(this.layers.map((_, k) => this.layerCounts(k, temperature)), 1) as tf.Tensor2D);
   }
 
   /** Clamps the quantizers' scale parameters to stay positive after an update. */
@@ -234,9 +290,13 @@ export class SearchModel {
 
   /** Argmax of α per channel over the CUs that may run the layer (ties: the first CU). */
   discretise(): Assignment {
-    return this.layers.map((info) => {
+    return this.layers.map((info, k) => {
       const l = info.spec;
       if (!info.plan.searchable) return Array(l.cout).fill(info.plan.eligible[0]!);
+      if (info.split) {
+        const m = tf.tidy(() => this.splitMask(k).arraySync()) as number[];
+        return m.map((v) => (v > 0.5 ? info.split!.conv : info.split!.dw));
+      }
       const a = this.params.get(`${l.name}.alpha`).arraySync() as number[][];
       return Array.from({ length: l.cout }, (_, c) => {
         let best = info.plan.eligible[0]!;
@@ -253,6 +313,12 @@ export class SearchModel {
       if (cus.length !== info.spec.cout) throw new Error(`${info.spec.name}: ${cus.length} channels assigned, layer has ${info.spec.cout}`);
       for (const cu of cus) {
         if (!info.plan.eligible.includes(cu)) throw new Error(`${info.spec.name}: channel on ${this.platform.cus[cu]?.name}, which cannot run it`);
+      }
+      if (info.split) {
+        const k = cus.filter((c) => c === info.split!.conv).length;
+        if (cus.some((c, ch) => (c === info.split!.conv) !== (ch < k))) {
+          throw new Error(`${info.spec.name}: a conv-vs-depthwise mapping must put channels [0, k) on the conv branch`);
+        }
       }
     });
     this.fixed?.forEach((t) => t.dispose());
@@ -276,13 +342,22 @@ export class SearchModel {
   }
 }
 
-/** W' = W·γ/√(var+ε) per output channel, b' = β − γ·mean/√(var+ε) (or the layer's own bias). */
-export function foldBatchNorm(l: ConvLayerSpec, p: ParamStore): { w: tf.Tensor; b: tf.Tensor } {
+/** Forward [x > 0.5], gradient straight through. */
+const stepSte = tf.customGrad(((x: tf.Tensor) => ({
+  value: tf.cast(tf.greater(x, 0.5), 'float32'),
+  gradFunc: (dy: tf.Tensor) => dy,
+})) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * W' = W·γ/√(var+ε) per output channel, b' = β − γ·mean/√(var+ε) (or the layer's own
+ * bias), for the parameters `prefix.*` of layer l.
+ */
+export function foldBatchNorm(l: ConvLayerSpec, p: ParamStore, prefix = l.name): { w: tf.Tensor; b: tf.Tensor } {
   return tf.tidy(() => {
-    const w = p.get(`${l.name}.w`);
-    if (!l.bn) return { w: tf.clone(w), b: tf.clone(p.get(`${l.name}.b`)) };
-    const gamma = p.get(`${l.name}.gamma`), beta = p.get(`${l.name}.beta`);
-    const mean = p.get(`${l.name}.mean`), variance = p.get(`${l.name}.var`);
+    const w = p.get(`${prefix}.w`);
+    if (!l.bn) return { w: tf.clone(w), b: tf.clone(p.get(`${prefix}.b`)) };
+    const gamma = p.get(`${prefix}.gamma`), beta = p.get(`${prefix}.beta`);
+    const mean = p.get(`${prefix}.mean`), variance = p.get(`${prefix}.var`);
     const scale = tf.div(gamma, tf.sqrt(tf.add(variance, BN_EPS)));
     const ws = l.kind === 'depthwise' ? tf.mul(w, tf.reshape(scale, [l.cout, 1])) : tf.mul(w, scale);
     return { w: ws, b: tf.sub(beta, tf.mul(mean, scale)) };

@@ -17,6 +17,7 @@ import { networkCost, planLayers, referenceCost, type LayerPlan, type Objective 
 import type { Platform } from '../hw/platform.js';
 import { SoftCost } from '../hw/soft.js';
 import { initParams, type ParamStore } from '../models/params.js';
+import { Rng } from '../models/rng.js';
 import { geometry, type ModelSpec } from '../models/spec.js';
 import { SearchModel, type Assignment } from '../search/model.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
@@ -198,7 +199,9 @@ export class Run {
       await fs.copyFile(src, file);
       this.io.log(`warm-up: reusing ${src}`);
     }
-    const params = initParams(this.spec, this.cfg.seed);
+    // Conv-vs-depthwise layers train both branches in the warm-up ("fine" warm-up).
+    const splitLayers = this.plans.filter((p) => p.mode === 'conv-vs-depthwise' && p.searchable).map((p) => p.layer);
+    const params = initParams(this.spec, this.cfg.seed, new Set(splitLayers.map((l) => l.name)));
     const all = () => new Map([...params.trainable, ...params.state]);
     if (existsSync(file)) {
       const t = await loadTensors(file);
@@ -214,10 +217,13 @@ export class Run {
     for (let epoch = this.state.epoch; epoch < E; epoch++) {
       opt.options.lr = cosineLr(this.cfg.warmup.lr, epoch, E);
       const t0 = performance.now();
-      let loss = 0, correct = 0, seen = 0;
+      let loss = 0, correct = 0, seen = 0, step = 0;
       for (const b of this.batches(epoch)) {
         try {
-          const r = trainStep(this.spec, params, opt, b.x, b.y);
+          // Every step draws a split point per conv-vs-depthwise layer, uniform in 0..C (seeded).
+          const rng = new Rng(this.cfg.seed * 1_000_003 + epoch * 65_537 + step++);
+          const splitPoints = new Map(splitLayers.map((l) => [l.name, Math.floor(rng.next() * (l.cout + 1))]));
+          const r = trainStep(this.spec, params, opt, b.x, b.y, { splitPoints });
           loss += r.loss * b.size; correct += r.correct; seen += b.size;
         } catch (e) {
           throw this.diverged(e, 'warmup', epoch);

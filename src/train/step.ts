@@ -1,6 +1,6 @@
 /** One optimisation step of a float model; returns the loss (a number). */
 import * as tf from '@tensorflow/tfjs-core';
-import { forward } from '../models/forward.js';
+import { forward, type ForwardOptions } from '../models/forward.js';
 import type { ParamStore } from '../models/params.js';
 import type { ModelSpec } from '../models/spec.js';
 import { countCorrect, crossEntropy } from './loss.js';
@@ -9,13 +9,13 @@ import type { Sgd } from './sgd.js';
 export interface StepResult { loss: number; correct: number }
 
 export function trainStep(spec: ModelSpec, params: ParamStore, opt: Sgd, x: tf.Tensor4D,
-  labels: tf.Tensor1D): StepResult {
+  labels: tf.Tensor1D, fwd: Omit<ForwardOptions, 'training'> = {}): StepResult {
   const vars = [...params.trainable.values()];
   return tf.tidy(() => {
     let logits: tf.Tensor2D | null = null;
     const { value, grads } = tf.variableGrads(() => {
       // Kept past the tape's cleanup (the outer tidy releases it) to count hits.
-      logits = tf.keep(forward(spec, params, x, { training: true }));
+      logits = tf.keep(forward(spec, params, x, { ...fwd, training: true }));
       return crossEntropy(logits, labels);
     }, vars);
     const loss = value.dataSync()[0];

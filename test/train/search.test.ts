@@ -82,7 +82,7 @@ describe('hetsplit train (tiny model, generated data)', () => {
     // energy on DIANA: analog is the cheaper CU for these layers; the share of analog channels grows
     const mapping = readJson(path.join(big, 'mapping.json'));
     expect(mapping.platform).toBe('diana');
-    expect(mapping.layers).toHaveLength(5);
+    expect(mapping.layers).toHaveLength(6);
     const analog = (mp: { layers: { channels: Record<string, number[]> }[] }) => mp.layers.reduce((s, l) => s + l.channels.analog!.length, 0);
     expect(analog(mapping)).toBeGreaterThan(analog(readJson(path.join(zero, 'mapping.json'))));
     for (const l of mapping.layers) {
@@ -144,4 +144,34 @@ describe('hetsplit train (tiny model, generated data)', () => {
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/nothing to resume/);
   });
+});
+
+describe('conv-vs-depthwise search (Darkside, tiny model)', () => {
+  it('mixes channel prefixes: [0, k) from the conv branch, [k, C) from the depthwise one', async () => {
+    const { mixPrefix } = await import('../../src/models/forward.js');
+    const a = tf.fill([1, 2, 2, 5], 1) as tf.Tensor4D, b = tf.fill([1, 2, 2, 5], 7) as tf.Tensor4D;
+    expect(Array.from(mixPrefix(a, b, 2).dataSync().slice(0, 5))).toEqual([1, 1, 7, 7, 7]);
+    expect(Array.from(mixPrefix(a, b, 0).dataSync().slice(0, 5))).toEqual([7, 7, 7, 7, 7]);
+    expect(Array.from(mixPrefix(a, b, 5).dataSync().slice(0, 5))).toEqual([1, 1, 1, 1, 1]);
+    // the float model gets the conv branch only where the platform splits
+    const plans = planLayers(loadPlatform('darkside'), geometry(buildModel('tinycnn')), 'tinycnn');
+    expect(plans.filter((p) => p.searchable).map((p) => p.layer.name)).toEqual(['dw4']);
+    tf.dispose([a, b]);
+  });
+
+  it('a large lambda moves channels from the costly conv branch to the depthwise engine', async () => {
+    const root = tmpDir();
+    const flags = ['--platform', 'darkside', '--model', 'tinycnn', '--batch', '32', '--val-size', '80', '--data', dataRoot,
+      '--epochs-warmup', '1', '--epochs-search', '3', '--epochs-finetune', '0', '--lr-alpha', '0.05', '--target', 'latency'];
+    const a = await cli('train', ...flags, '--lambda', '0', '--out', path.join(root, 'a'));
+    expect(a.stderr).toBe('');
+    const b = await cli('train', ...flags, '--lambda', '20', '--out', path.join(root, 'b'), '--from-warmup', path.join(root, 'a'));
+    expect(b.code).toBe(0);
+    const conv = (dir: string) => (readJson(path.join(dir, 'mapping.json')).layers as { name: string; channels: Record<string, number[]> }[])
+      .find((l) => l.name === 'dw4')!.channels.cluster!;
+    const k0 = conv(path.join(root, 'a')), k20 = conv(path.join(root, 'b'));
+    expect(k0).toEqual(k0.map((_, i) => i)); // a prefix of the channels
+    expect(k20.length).toBeLessThan(k0.length);
+    expect(readJson(path.join(root, 'b', 'metrics.json')).latencyCycles).toBeLessThan(readJson(path.join(root, 'a', 'metrics.json')).latencyCycles);
+  }, 120_000);
 });

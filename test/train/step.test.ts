@@ -10,11 +10,11 @@ import { Sgd } from '../../src/train/sgd.js';
 import { NonFiniteLossError, trainStep } from '../../src/train/step.js';
 
 /** Gradients of the full model loss on a backend, keyed by parameter name. */
-async function gradsOn(backend: 'cpu' | 'wasm', model: string): Promise<Map<string, Float32Array>> {
+async function gradsOn(backend: 'cpu' | 'wasm', model: string, batch = 4): Promise<Map<string, Float32Array>> {
   await initEngine(backend);
   const spec = buildModel(model);
   const params: ParamStore = initParams(spec, 11);
-  const { x, y } = randomBatch(4, 10, 12);
+  const { x, y } = randomBatch(batch, 10, 12);
   const names = [...params.trainable.keys()];
   const { grads } = tf.variableGrads(() => crossEntropy(forward(spec, params, x, { training: true }), y),
     [...params.trainable.values()]);
@@ -34,11 +34,16 @@ describe('a full training step', () => {
     it(`${model}: every parameter gradient on wasm matches the CPU backend`, async () => {
       const cpu = await gradsOn('cpu', model);
       const wasm = await gradsOn('wasm', model);
+      // A gradient that is analytically zero (e.g. tinycnn's pw3.gamma: a per-channel scale
+      // that dw4's BatchNorm normalises away) is float noise on both backends; errors are
+      // taken relative to at least 1e-3 of the largest gradient in the model.
+      let global = 0;
+      for (const ref of cpu.values()) for (const v of ref) global = Math.max(global, Math.abs(v));
       for (const [name, ref] of cpu) {
         const got = wasm.get(name)!;
         let diff = 0, scale = 0;
         for (let i = 0; i < ref.length; i++) { diff = Math.max(diff, Math.abs(ref[i] - got[i])); scale = Math.max(scale, Math.abs(ref[i])); }
-        expect(diff / Math.max(scale, 1e-8), name).toBeLessThan(2e-3);
+        expect(diff / Math.max(scale, 1e-3 * global), name).toBeLessThan(2e-3);
       }
     });
   }
