@@ -228,7 +228,7 @@ export class Run {
         } catch (e) {
           throw this.diverged(e, 'warmup', epoch);
         } finally { tf.dispose([b.x, b.y]); }
-        bar?.increment(1, { loss: (loss / seen).toFixed(3), acc: (correct / seen).toFixed(3) });
+        bar?.increment(1, { loss: (loss / seen).toFixed(3), acc: (correct / seen).toFixed(3), epoch: epoch + 1 });
       }
       const valAccuracy = this.evalFloat(params, this.data.train, this.split.val);
       const rec = this.record('warmup', epoch, loss / seen, correct / seen, valAccuracy, t0, seen, null, null, null);
@@ -291,7 +291,7 @@ export class Run {
         } catch (e) {
           throw this.diverged(e, 'search', epoch);
         } finally { tf.dispose([b.x, b.y]); }
-        bar?.increment(1, { loss: (loss / seen).toFixed(3), acc: (correct / seen).toFixed(3) });
+        bar?.increment(1, { loss: (loss / seen).toFixed(3), acc: (correct / seen).toFixed(3), epoch: epoch + 1 });
       }
       const valAccuracy = this.evalSearch(model, T);
       const expected = tf.tidy(() => {
@@ -355,7 +355,7 @@ export class Run {
         } catch (e) {
           throw this.diverged(e, 'finetune', epoch);
         } finally { tf.dispose([b.x, b.y]); }
-        bar?.increment(1, { loss: (loss / seen).toFixed(3), acc: (correct / seen).toFixed(3) });
+        bar?.increment(1, { loss: (loss / seen).toFixed(3), acc: (correct / seen).toFixed(3), epoch: epoch + 1 });
       }
       const valAccuracy = this.evalSearch(model, 1);
       const rec = this.record('finetune', epoch, loss / seen, correct / seen, valAccuracy, t0, seen, null, null, this.state.assignment, model, fixedCost);
@@ -526,10 +526,10 @@ export class Run {
     const todo = (epochs - this.state.epoch) * steps;
     if (!this.io.progress || todo <= 0) return null;
     const bar = new cliProgress.SingleBar({
-      format: `${phase.padEnd(8)} {bar} {value}/{total} steps | loss {loss} | acc {acc} | ETA {eta_formatted}`,
+      format: `${phase.padEnd(8)} epoch {epoch}/${epochs} {bar} {value}/{total} steps | loss {loss} | acc {acc} | ETA {eta_formatted}`,
       etaBuffer: 50,
     }, cliProgress.Presets.shades_classic);
-    bar.start(todo, 0, { loss: '-', acc: '-' });
+    bar.start(todo, 0, { loss: '-', acc: '-', epoch: this.state.epoch + 1 });
     return bar;
   }
 }
