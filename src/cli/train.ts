@@ -19,6 +19,7 @@ export interface TrainArgs extends GlobalArgs {
   trainLimit: number; valSize: number; out?: string; resume: boolean; fromWarmup?: string;
   lrWarmup: number; lrWeights: number; lrAlpha: number; lrQuant: number; lrFinetune: number;
   momentum: number; weightDecay: number; weightDecayWarmup: number; temperatureDecay: number; costTemperature: number;
+  warmupOnly?: boolean; mapping?: string;
 }
 
 export function trainOptions<T>(y: Argv<T>) {
@@ -43,7 +44,9 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('weight-decay', { type: 'number', default: 1e-4, describe: 'search and fine-tune' })
     .option('weight-decay-warmup', { type: 'number', default: 5e-4 })
     .option('temperature-decay', { type: 'number', default: 0.045, describe: 'T <- T*exp(-decay) per search epoch' })
-    .option('cost-temperature', { type: 'number', default: 0.05, describe: 'tau of the smooth max/min across CUs' });
+    .option('cost-temperature', { type: 'number', default: 0.05, describe: 'tau of the smooth max/min across CUs' })
+    .option('warmup-only', { type: 'boolean', describe: 'stop after the float warm-up (a sweep\'s shared warm-up)' })
+    .option('mapping', { type: 'string', describe: 'baseline: fine-tune this fixed mapping instead of searching (all:<cu>, min-latency, min-energy, random:<run dir>)' });
 }
 
 /** Validates flags and resolves every setting of a run. */
@@ -69,6 +72,8 @@ export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>): 
     lrSteps: [0.5, 0.75],
     norm: 'unit',
     fromWarmup: a.fromWarmup ? path.resolve(a.fromWarmup) : null,
+    warmupOnly: a.warmupOnly ?? false,
+    fixedMapping: a.mapping ?? null,
   };
 }
 
@@ -103,6 +108,10 @@ export async function train(args: TrainArgs, engine?: EngineInfo): Promise<void>
       platformFile: platform.source, data: data.source,
     });
     const r = await run.start(args.resume);
+    if (!r) {
+      console.log(`warm-up: ${path.join(dir, 'warmup.bin')}`);
+      return;
+    }
     const m = r.metrics;
     const genuine = m.genuineTestAccuracy === null ? '' : ` (genuine-pixel records: ${(100 * m.genuineTestAccuracy).toFixed(2)}%)`;
     console.log(`test accuracy ${(100 * m.testAccuracy).toFixed(2)}%${genuine}; ${m.latencyCycles.toFixed(0)} cycles = ` +

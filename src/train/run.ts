@@ -13,7 +13,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import cliProgress from 'cli-progress';
 import type { CifarData, ImageSet } from '../data/cifar.js';
 import { epochBatches, trainValSplit, type Normalization } from '../data/pipeline.js';
-import { networkCost, planLayers, referenceCost, type LayerPlan, type Objective } from '../hw/cost.js';
+import {
+  allOnCounts, bestCounts, networkCost, planLayers, referenceCost, type LayerPlan, type Objective,
+} from '../hw/cost.js';
 import type { Platform } from '../hw/platform.js';
 import { SoftCost } from '../hw/soft.js';
 import { initParams, type ParamStore } from '../models/params.js';
@@ -55,6 +57,15 @@ export interface RunConfig {
   lrSteps: number[];
   norm: Normalization;
   fromWarmup: string | null;
+  /** Stop after the float warm-up (a sweep's shared warm-up). */
+  warmupOnly: boolean;
+  /**
+   * A baseline: skip the search and fine-tune this mapping instead. 'all:<cu>',
+   * 'min-latency', 'min-energy' (per layer, the integer split minimising that cost alone),
+   * or 'random:<run dir>' (that run's per-layer channel counts, channels drawn at random:
+   * the same cost, a random choice of channels).
+   */
+  fixedMapping: string | null;
 }
 
 export interface EpochRecord {
@@ -143,7 +154,8 @@ export class Run {
   }
 
   /** Starts a new run in an empty directory, or resumes the one there. */
-  async start(resume: boolean): Promise<RunResult> {
+  /** Returns null for a warm-up-only run. */
+  async start(resume: boolean): Promise<RunResult | null> {
     const sf = stateFile(this.dir);
     if (existsSync(sf)) {
       if (!resume) throw new UserError(`${this.dir} already holds a run: pass --resume to continue it, or choose another --out`);
@@ -162,14 +174,20 @@ export class Run {
     const file = path.join(this.dir, 'config.json');
     const saved = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
     for (const [k, v] of Object.entries(this.cfg)) {
+      if (!(k in saved) && (v === null || v === false)) continue; // a setting added later, at its default
       if (JSON.stringify(saved[k]) !== JSON.stringify(v)) {
         throw new UserError(`${file}: the run was started with ${k} = ${JSON.stringify(saved[k])}, not ${JSON.stringify(v)}; resume with the same settings`);
       }
     }
   }
 
-  private async execute(): Promise<RunResult> {
+  private async execute(): Promise<RunResult | null> {
     const float = await this.warmupPhase();
+    if (this.cfg.warmupOnly) {
+      float.dispose();
+      if (this.state.phase !== 'done') await this.advance('done');
+      return null;
+    }
     const model = SearchModel.fromFloat(this.spec, float, this.platform, this.plans);
     float.dispose();
     const soft = new SoftCost(this.platform, this.plans, { temperature: this.cfg.search.costTemperature });
@@ -254,6 +272,15 @@ export class Run {
     if (this.state.phase !== 'search') {
       return; // already past it: the finetune phase restores its own checkpoint
     }
+    if (this.cfg.fixedMapping) {
+      const assignment = await this.baselineAssignment(model, this.cfg.fixedMapping);
+      model.fix(assignment); // validates it
+      await saveTensors(path.join(this.dir, 'search.bin'), prefixed('p/', model.params.trainable));
+      this.state.assignment = assignment;
+      this.io.log(`baseline mapping ${this.cfg.fixedMapping}: no search`);
+      await this.advance('finetune');
+      return;
+    }
     const s = this.cfg.search;
     const sgdW = new Sgd({ lr: s.lrWeights, momentum: s.momentum, weightDecay: s.weightDecay });
     const sgdQ = new Sgd({ lr: s.lrQuant, momentum: 0, weightDecay: 0 });
@@ -309,6 +336,50 @@ export class Run {
     await saveTensors(path.join(this.dir, 'search.bin'), prefixed('p/', model.params.trainable));
     this.state.assignment = assignment;
     await this.advance('finetune');
+  }
+
+  private async baselineAssignment(model: SearchModel, name: string): Promise<Assignment> {
+    let counts: number[][];
+    let shuffle = false;
+    if (name.startsWith('all:')) {
+      const cu = this.platform.cus.findIndex((c) => `all:${c.name}` === name);
+      const c = cu < 0 ? null : allOnCounts(this.platform, this.plans, cu);
+      if (!c) throw new UserError(`baseline ${name}: no such all-on-one-CU mapping on ${this.platform.name}`);
+      counts = c;
+    } else if (name === 'min-latency' || name === 'min-energy') {
+      counts = bestCounts(this.platform, this.plans, name === 'min-latency' ? 'latency' : 'energy');
+    } else if (name.startsWith('random:')) {
+      const file = path.join(name.slice('random:'.length), 'mapping.json');
+      if (!existsSync(file)) throw new UserError(`baseline ${name}: ${file} does not exist (that run has not finished)`);
+      const m = JSON.parse(await fs.readFile(file, 'utf8')) as { layers: { name: string; channels: Record<string, number[]> }[] };
+      counts = this.spec.layers.map((l, k) => {
+        const entry = m.layers[k];
+        if (!entry || entry.name !== l.name) throw new UserError(`${file}: layer ${k} is not ${l.name}: another model`);
+        return this.platform.cus.map((cu) => entry.channels[cu.name]?.length ?? 0);
+      });
+      shuffle = true;
+    } else {
+      throw new UserError(`unknown baseline mapping '${name}' (expected all:<cu>, min-latency, min-energy or random:<run dir>)`);
+    }
+    const rng = new Rng(this.cfg.seed * 7919 + 17);
+    void model;
+    return this.plans.map((plan, k) => {
+      // Contiguous blocks in CU order, the conv CU of a conv-vs-depthwise layer first.
+      const order = this.platform.cus.map((_, i) => i);
+      if (plan.mode === 'conv-vs-depthwise' && this.platform.split.style === 'conv-vs-depthwise') {
+        const conv = this.platform.split.conv;
+        order.splice(order.indexOf(conv), 1);
+        order.unshift(conv);
+      }
+      const cus = order.flatMap((i) => Array(counts[k]![i]!).fill(i) as number[]);
+      if (shuffle && plan.mode !== 'conv-vs-depthwise') {
+        for (let i = cus.length - 1; i > 0; i--) {
+          const j = Math.floor(rng.next() * (i + 1));
+          [cus[i], cus[j]] = [cus[j]!, cus[i]!];
+        }
+      }
+      return cus;
+    });
   }
 
   // ---- fine-tune ----------------------------------------------------------------------
