@@ -8,6 +8,7 @@ import { costCommand } from './cost.js';
 import { dataCommand } from './data.js';
 import { demoCommand } from './demo.js';
 import { engineCommand } from './engine.js';
+import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
 
 /** Usage and input errors: one line on stderr, exit code 2. Returns the exit code. */
@@ -20,6 +21,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .command(engineCommand as never)
     .command(dataCommand as never)
     .command(trainCommand as never)
+    .command(sweepCommand as never)
     .command(costCommand as never)
     .command(benchCommand as never)
     .demandCommand(1, 'name a command (see --help)')

@@ -1,0 +1,93 @@
+/** `hetsplit sweep`: λ sweep with a shared warm-up, baselines, worker processes, shards. */
+import path from 'node:path';
+import type { CommandModule } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { loadPlatform } from '../hw/platform.js';
+import { defaultBaselines, k8sManifest, runSweep, slurmScript, type SweepSpec } from '../pareto/sweep.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { UserError } from '../util/errors.js';
+import { startEngine, type GlobalArgs } from './common.js';
+import { train, trainOptions, type TrainArgs } from './train.js';
+import yargs from 'yargs';
+
+interface SweepArgs extends TrainArgs {
+  lambdas: string; seeds: string; baselines: string; randomOf?: string; jobs: number; shard: string;
+  emit?: 'k8s' | 'slurm'; shards: number; image: string; volumeClaim: string; out: string;
+}
+
+function numbers(flag: string, s: string): number[] {
+  const v = s.split(',').map((x) => x.trim()).filter(Boolean).map(Number);
+  if (v.length === 0 || v.some((x) => !Number.isFinite(x))) throw new UserError(`--${flag}: expected comma-separated numbers, got '${s}'`);
+  return v;
+}
+
+/** The train flags a sweep passes on (everything but the sweep's own and per-point ones). */
+const OWN = new Set(['lambdas', 'seeds', 'baselines', 'randomOf', 'jobs', 'shard', 'emit', 'shards', 'image', 'volumeClaim',
+  'out', 'platform', 'model', 'target', 'lambda', 'seed', 'resume', 'fromWarmup', 'engine', 'warmupOnly', 'mapping', '_', '$0']);
+
+export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
+  command: 'sweep',
+  describe: 'one shared warm-up, then search + fine-tune per lambda (and seed), plus baselines; resumable, parallel, shardable',
+  builder: (y) => trainOptions(y)
+    .option('lambdas', { type: 'string', default: '0,0.1,0.3,1,3', describe: 'comma-separated lambda values' })
+    .option('seeds', { type: 'string', default: '42', describe: 'comma-separated seeds (one search per lambda and seed)' })
+    .option('baselines', { type: 'string', default: 'auto', describe: "'auto' (every all:<cu>, min-latency, min-<target>), 'none', or a comma-separated list" })
+    .option('random-of', { type: 'string', describe: 'lambdas whose mapping gets a random-channel twin of the same cost (default: the median lambda; none)' })
+    .option('jobs', { type: 'number', default: 1, describe: 'worker processes' })
+    .option('shard', { type: 'string', default: '0/1', describe: 'run slice i of n (i/n)' })
+    .option('emit', { choices: ['k8s', 'slurm'] as const, describe: 'write a Kubernetes Indexed Job / Slurm array for --shards shards, then exit' })
+    .option('shards', { type: 'number', default: 4, describe: 'shards of --emit' })
+    .option('image', { type: 'string', default: 'hetsplit:latest', describe: 'container image for --emit k8s' })
+    .option('volume-claim', { type: 'string', default: 'hetsplit-sweeps', describe: 'PersistentVolumeClaim holding the sweeps (k8s)' })
+    .option('out', { type: 'string', demandOption: true, describe: 'sweep directory' }) as never,
+  handler: async (args) => {
+    const lambdas = numbers('lambdas', args.lambdas);
+    if (lambdas.some((l) => l < 0)) throw new UserError(`--lambdas: expected values >= 0, got ${args.lambdas}`);
+    const seeds = numbers('seeds', args.seeds);
+    const m = /^(\d+)\/(\d+)$/.exec(args.shard);
+    if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UserError(`--shard: expected i/n with 0 <= i < n, got '${args.shard}'`);
+    if (!Number.isInteger(args.jobs) || args.jobs < 1) throw new UserError(`--jobs: expected a whole number >= 1, got ${args.jobs}`);
+    const platform = loadPlatform(args.platform);
+    const baselines = args.baselines === 'auto' ? defaultBaselines(platform, args.model, args.target)
+      : args.baselines === 'none' ? [] : args.baselines.split(',').map((s) => s.trim());
+    const sorted = [...lambdas].sort((a, b) => a - b);
+    const randomOf = args.randomOf === undefined ? [sorted[Math.floor(sorted.length / 2)]!]
+      : args.randomOf === 'none' ? [] : numbers('random-of', args.randomOf);
+    for (const l of randomOf) if (!lambdas.includes(l)) throw new UserError(`--random-of: ${l} is not one of --lambdas`);
+    const trainFlags: SweepSpec['train'] = {};
+    for (const [k, v] of Object.entries(args)) {
+      if (OWN.has(k) || k.includes('-') || v === undefined) continue;
+      trainFlags[k] = v as string | number | boolean;
+    }
+    const dir = path.resolve(args.out);
+    if (trainFlags.data) trainFlags.data = path.resolve(String(trainFlags.data));
+    const spec: SweepSpec = { platform: args.platform, model: args.model, target: args.target, lambdas, seeds, baselines, randomOf, train: trainFlags };
+
+    if (args.emit) {
+      if (!Number.isInteger(args.shards) || args.shards < 1) throw new UserError(`--shards: expected a whole number >= 1, got ${args.shards}`);
+      // The same command line, minus what the emitted job sets itself.
+      const argv = hideBin(process.argv).filter((a, i, all) => !['--emit', '--shards', '--shard', '--jobs'].includes(a) && !['--emit', '--shards', '--shard', '--jobs'].includes(all[i - 1] ?? ''));
+      const name = `hetsplit-${path.basename(dir)}`;
+      const file = path.join(dir, args.emit === 'k8s' ? 'sweep-k8s.yaml' : 'sweep-slurm.sh');
+      await writeFileAtomic(file, args.emit === 'k8s'
+        ? k8sManifest(name, args.shards, argv, args.image, args.volumeClaim)
+        : slurmScript(name, args.shards, argv));
+      console.log(`wrote ${file} (${args.shards} shards; merge with: hetsplit pareto ${args.out})`);
+      return;
+    }
+    const info = await startEngine(args);
+    void info;
+    await runSweep(dir, spec, {
+      jobs: args.jobs, shard: [Number(m[1]), Number(m[2])], log: (l) => console.log(l),
+      trainInProcess: async (argv) => {
+        const parsed = await trainOptions(yargs(argv))
+          .option('lambda', { type: 'number' }).option('out', { type: 'string' }).option('resume', { type: 'boolean', default: false })
+          .option('engine', { type: 'string', default: args.engine })
+          .parserConfiguration({ 'duplicate-arguments-array': false }).strict().exitProcess(false)
+          .fail((msg, err) => { throw err ?? new UserError(msg); }).parseAsync();
+        await train(parsed as unknown as TrainArgs, info);
+      },
+    });
+    console.log(`sweep ${dir}: done; next: hetsplit pareto ${args.out}`);
+  },
+};

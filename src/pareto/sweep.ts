@@ -1,0 +1,239 @@
+/**
+ * A λ sweep: ONE shared float warm-up, then one search + fine-tune per (λ, seed), and
+ * baselines fine-tuned the same way (same warm-up, as many post-warm-up epochs as
+ * search + fine-tune). Every point is a `train` run directory under <sweep>/points/;
+ * finished points are skipped and interrupted ones resumed. Points run in-process
+ * (jobs = 1) or as N worker processes; `shard i/n` runs one slice, so a cluster's array
+ * job (Kubernetes Indexed Job, Slurm array) can run the slices against one directory.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { allOnCounts, planLayers } from '../hw/cost.js';
+import type { Platform } from '../hw/platform.js';
+import { geometry } from '../models/spec.js';
+import { buildModel } from '../models/zoo.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import { UserError } from '../util/errors.js';
+
+export interface SweepSpec {
+  platform: string;
+  model: string;
+  target: 'energy' | 'latency';
+  lambdas: number[];
+  seeds: number[];
+  /** Fixed mappings fine-tuned as baselines (all:<cu>, min-latency, min-energy). */
+  baselines: string[];
+  /** λ values whose searched mapping gets a twin with the same counts and random channels. */
+  randomOf: number[];
+  /** Every other `train` flag (epochs, batch, lrs, data...), camelCase → value. */
+  train: Record<string, string | number | boolean>;
+}
+
+export interface SweepPoint {
+  id: string;
+  kind: 'searched' | 'baseline';
+  lambda: number | null;
+  seed: number;
+  /** For baselines: the fixed mapping (random ones name their source run). */
+  mapping: string | null;
+  /** A point that must finish first (random baselines). */
+  dependsOn: string | null;
+}
+
+/** Baselines that exist on a platform for a model: every all:<cu>, min-latency, min-<target>. */
+export function defaultBaselines(p: Platform, model: string, target: 'energy' | 'latency', numClasses = 10): string[] {
+  const plans = planLayers(p, geometry(buildModel(model, numClasses)), model);
+  const all = p.cus.filter((cu) => allOnCounts(p, plans, cu.index)).map((cu) => `all:${cu.name}`);
+  return [...all, 'min-latency', ...(target === 'energy' ? ['min-energy'] : [])];
+}
+
+const slug = (s: string) => s.replace(/[^A-Za-z0-9.]+/g, '-');
+
+export function planPoints(spec: SweepSpec, dir: string): SweepPoint[] {
+  const points: SweepPoint[] = [];
+  for (const seed of spec.seeds) {
+    for (const lambda of spec.lambdas) {
+      points.push({ id: `l${lambda}-s${seed}`, kind: 'searched', lambda, seed, mapping: null, dependsOn: null });
+    }
+    for (const b of spec.baselines) {
+      points.push({ id: `${slug(b)}-s${seed}`, kind: 'baseline', lambda: null, seed, mapping: b, dependsOn: null });
+    }
+    for (const lambda of spec.randomOf) {
+      const src = `l${lambda}-s${seed}`;
+      points.push({
+        id: `random-l${lambda}-s${seed}`, kind: 'baseline', lambda: null, seed,
+        mapping: `random:${path.join(dir, 'points', src)}`, dependsOn: src,
+      });
+    }
+  }
+  return points;
+}
+
+export interface SweepOptions {
+  jobs: number;
+  shard: [number, number];
+  log: (line: string) => void;
+  /** Runs one `train` in this process (jobs = 1). */
+  trainInProcess: (argv: string[]) => Promise<void>;
+  /** Seconds between checks for work another shard does (warm-up, random sources). */
+  pollSeconds?: number;
+}
+
+const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+/** `train` flags for a point: the sweep's train settings plus the point's own. */
+export function trainArgv(spec: SweepSpec, extra: Record<string, string | number | boolean>): string[] {
+  const flags: Record<string, string | number | boolean> = {
+    ...spec.train, platform: spec.platform, model: spec.model, target: spec.target, ...extra,
+  };
+  return Object.entries(flags).flatMap(([k, v]) => {
+    const flag = '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+    if (typeof v === 'boolean') return v ? [flag] : [];
+    return [flag, String(v)];
+  });
+}
+
+const done = (runDir: string) => existsSync(path.join(runDir, 'metrics.json'));
+const started = (runDir: string) => existsSync(path.join(runDir, 'state.json'));
+
+export async function runSweep(dir: string, spec: SweepSpec, o: SweepOptions): Promise<SweepPoint[]> {
+  await fs.mkdir(dir, { recursive: true });
+  const specFile = path.join(dir, 'sweep.json');
+  if (existsSync(specFile)) {
+    const saved = JSON.parse(await fs.readFile(specFile, 'utf8')) as SweepSpec;
+    if (JSON.stringify(saved) !== JSON.stringify(spec)) {
+      throw new UserError(`${specFile}: this directory holds a sweep with other settings; use the same flags or another --out`);
+    }
+  } else {
+    await writeJsonAtomic(specFile, spec);
+  }
+  const [shard, shards] = o.shard;
+  const poll = (o.pollSeconds ?? 5) * 1000;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  // 1. The shared warm-up: shard 0 trains it, the other shards wait for it.
+  const warm = path.join(dir, 'warmup');
+  const warmBin = path.join(warm, 'warmup.bin');
+  if (!existsSync(warmBin)) {
+    if (shard === 0) {
+      o.log(`warm-up -> ${warm}`);
+      await runOne(o, 1, trainArgv(spec, {
+        seed: spec.seeds[0]!, out: warm, warmupOnly: true, lambda: 0, epochsSearch: 0, epochsFinetune: 0,
+        ...(started(warm) ? { resume: true } : {}),
+      }), path.join(dir, 'warmup.log'));
+    } else {
+      o.log(`shard ${shard}/${shards}: waiting for the warm-up in ${warm}`);
+      while (!existsSync(warmBin)) await sleep(poll);
+    }
+  }
+
+  // 2. The points of this shard.
+  const all = planPoints(spec, dir);
+  const mine = all.filter((_, i) => i % shards === shard);
+  const pointDir = (p: SweepPoint) => path.join(dir, 'points', p.id);
+  const epochsPost = Number(spec.train.epochsSearch ?? 0) + Number(spec.train.epochsFinetune ?? 0);
+  const argvOf = (p: SweepPoint) => trainArgv(spec, {
+    seed: p.seed, out: pointDir(p), fromWarmup: warm,
+    ...(p.kind === 'searched'
+      ? { lambda: p.lambda! }
+      // A baseline fine-tunes as many epochs as a searched point searches + fine-tunes.
+      : { lambda: 0, mapping: p.mapping!, epochsSearch: 0, epochsFinetune: epochsPost }),
+    ...(started(pointDir(p)) ? { resume: true } : {}),
+  });
+  const todo = mine.filter((p) => !done(pointDir(p)));
+  o.log(`shard ${shard}/${shards}: ${mine.length} point(s), ${mine.length - todo.length} already done`);
+  mkdirSync(path.join(dir, 'points'), { recursive: true });
+  const running = new Set<Promise<void>>();
+  let finished = mine.length - todo.length;
+  const t0 = performance.now();
+  while (todo.length > 0 || running.size > 0) {
+    const ready = todo.findIndex((p) => !p.dependsOn || done(path.join(dir, 'points', p.dependsOn)));
+    if (ready >= 0 && running.size < o.jobs) {
+      const p = todo.splice(ready, 1)[0]!;
+      o.log(`start ${p.id}${p.mapping ? ` (${p.mapping.startsWith('random:') ? `random channels, counts of ${p.dependsOn}` : p.mapping})` : ''}`);
+      const job = runOne(o, o.jobs, argvOf(p), path.join(dir, 'points', `${p.id}.log`)).then(() => {
+        finished++;
+        o.log(`done  ${p.id} (${finished}/${mine.length} points, ${((performance.now() - t0) / 60000).toFixed(1)} min)`);
+      });
+      const tracked = job.finally(() => running.delete(tracked));
+      running.add(tracked);
+      continue;
+    }
+    if (running.size > 0) {
+      await Promise.race(running);
+    } else {
+      // Only points waiting for another shard's work remain.
+      await sleep(poll);
+    }
+  }
+  return mine;
+}
+
+/** One `train`: in this process for jobs = 1, else a worker process logging to `logFile`. */
+async function runOne(o: SweepOptions, jobs: number, argv: string[], logFile: string): Promise<void> {
+  if (jobs === 1) {
+    await o.trainInProcess(argv);
+    return;
+  }
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build with npm run build`);
+  const fd = openSync(logFile, 'a');
+  try {
+    const code = await new Promise<number>((resolve, reject) => {
+      const child = spawn(process.execPath, [MAIN, 'train', ...argv], { stdio: ['ignore', fd, fd] });
+      child.on('error', reject);
+      child.on('exit', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
+    });
+    if (code !== 0) throw new UserError(`a sweep point failed (exit ${code}): see ${logFile}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A Kubernetes Indexed Job whose pods each run one shard against a shared volume. */
+export function k8sManifest(name: string, shards: number, command: string[], image: string, volumeClaim: string): string {
+  const args = command.map((a) => JSON.stringify(a)).join(', ');
+  return `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: ${slug(name).toLowerCase()}
+spec:
+  completionMode: Indexed
+  completions: ${shards}
+  parallelism: ${shards}
+  backoffLimit: ${shards * 2}
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers:
+        - name: shard
+          image: ${image}
+          workingDir: /work
+          command: ["/bin/sh", "-c"]
+          # JOB_COMPLETION_INDEX is set by Kubernetes for Indexed Jobs (0..completions-1).
+          args: ["exec node dist/cli/main.js \\"$@\\" --shard $JOB_COMPLETION_INDEX/${shards}", "sh", ${args}]
+          resources:
+            requests: { cpu: "1", memory: "4Gi" }
+          volumeMounts:
+            - { name: sweeps, mountPath: /work/sweeps }
+      volumes:
+        - name: sweeps
+          persistentVolumeClaim: { claimName: ${volumeClaim} }
+`;
+}
+
+/** A Slurm array script: task i runs shard i. */
+export function slurmScript(name: string, shards: number, command: string[]): string {
+  const quoted = command.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return `#!/bin/bash
+#SBATCH --job-name=${slug(name)}
+#SBATCH --array=0-${shards - 1}
+#SBATCH --cpus-per-task=1
+#SBATCH --mem=4G
+#SBATCH --output=%x-%a.out
+# Each array task runs one shard of the sweep against the same (shared) output directory.
+set -euo pipefail
+exec node dist/cli/main.js ${quoted} --shard "\${SLURM_ARRAY_TASK_ID}/${shards}"
+`;
+}
