@@ -8,6 +8,7 @@ import { costCommand } from './cost.js';
 import { dataCommand } from './data.js';
 import { demoCommand } from './demo.js';
 import { engineCommand } from './engine.js';
+import { paretoCommand } from './pareto.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
 
@@ -22,6 +23,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .command(dataCommand as never)
     .command(trainCommand as never)
     .command(sweepCommand as never)
+    .command(paretoCommand as never)
     .command(costCommand as never)
     .command(benchCommand as never)
     .demandCommand(1, 'name a command (see --help)')
