@@ -1,7 +1,7 @@
 /** hetsplit command line as a function (the bin entry is main.ts; tests call runCli). */
 import yargs from 'yargs';
 import { EngineError } from '../backend/engine.js';
-import { UserError } from '../util/errors.js';
+import { ExitStatus, UserError } from '../util/errors.js';
 import { benchCommand } from './bench.js';
 import { withGlobals } from './common.js';
 import { costCommand } from './cost.js';
@@ -9,6 +9,7 @@ import { dataCommand } from './data.js';
 import { demoCommand } from './demo.js';
 import { engineCommand } from './engine.js';
 import { paretoCommand } from './pareto.js';
+import { selectCommand } from './select.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
 
@@ -24,6 +25,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .command(trainCommand as never)
     .command(sweepCommand as never)
     .command(paretoCommand as never)
+    .command(selectCommand as never)
     .command(costCommand as never)
     .command(benchCommand as never)
     .demandCommand(1, 'name a command (see --help)')
@@ -37,6 +39,7 @@ export async function runCli(argv: string[]): Promise<number> {
     await cli.parseAsync();
     return 0;
   } catch (e) {
+    if (e instanceof ExitStatus) return e.code;
     if (e instanceof UserError || e instanceof EngineError) {
       process.stderr.write(`hetsplit: ${e.message.replace(/\s*\n\s*/g, ' ').trim()}\n`);
       return 2;

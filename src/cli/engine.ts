@@ -1,5 +1,6 @@
 /** `hetsplit engine`: which engine runs, and a check of our WASM training kernels vs TF.js CPU. */
 import type { CommandModule } from 'yargs';
+import { ExitStatus } from '../util/errors.js';
 import { selfCheck } from '../backend/selfcheck.js';
 import { startEngine, type GlobalArgs } from './common.js';
 
@@ -23,5 +24,5 @@ export async function checkKernels(): Promise<boolean> {
 export const engineCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'engine',
   describe: 'show the compute engine and check the WASM training kernels against the CPU backend',
-  handler: async (args) => { if (!(await runEngineCheck(args))) process.exitCode = 1; },
+  handler: async (args) => { if (!(await runEngineCheck(args))) throw new ExitStatus(1); },
 };

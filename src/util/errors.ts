@@ -6,3 +6,8 @@ export class UserError extends Error {
   readonly exitCode: number = 2;
   constructor(message: string) { super(message); this.name = 'UserError'; }
 }
+
+/** A command's deliberate non-zero exit status (its message, if any, is already printed). */
+export class ExitStatus extends Error {
+  constructor(readonly code: number) { super(`exit ${code}`); this.name = 'ExitStatus'; }
+}
