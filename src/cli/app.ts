@@ -8,6 +8,7 @@ import { costCommand } from './cost.js';
 import { dataCommand } from './data.js';
 import { demoCommand } from './demo.js';
 import { engineCommand } from './engine.js';
+import { exportCommand } from './export.js';
 import { paretoCommand } from './pareto.js';
 import { selectCommand } from './select.js';
 import { sweepCommand } from './sweep.js';
@@ -26,6 +27,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .command(sweepCommand as never)
     .command(paretoCommand as never)
     .command(selectCommand as never)
+    .command(exportCommand as never)
     .command(costCommand as never)
     .command(benchCommand as never)
     .demandCommand(1, 'name a command (see --help)')

@@ -326,6 +326,45 @@ export class SearchModel {
     this.assignmentValue = assignment.map((a) => a.slice());
   }
 
+  /**
+   * The mapped layer k as the forward pass computes it (fixed mapping): the mixed,
+   * dequantized weights and bias, and for a conv-vs-depthwise layer the conv branch and
+   * the mask. The caller owns the tensors.
+   */
+  materialise(k: number): { w: tf.Tensor; b: tf.Tensor; conv: { w: tf.Tensor; b: tf.Tensor; mask: tf.Tensor1D } | null } {
+    if (!this.fixed) throw new Error('materialise needs a fixed mapping');
+    type Out = { w: tf.Tensor; b: tf.Tensor; conv: { w: tf.Tensor; b: tf.Tensor; mask: tf.Tensor1D } | null };
+    return tf.tidy((() => {
+      const info = this.layers[k]!;
+      const l = info.spec;
+      const w = this.params.get(`${l.name}.w`), b = this.params.get(`${l.name}.b`);
+      if (info.split) {
+        const conv = this.platform.cus[info.split.conv]!, dw = this.platform.cus[info.split.dw]!;
+        return {
+          w: this.quantizeWeights(dw, l.name, w), b: this.bias(dw, b),
+          conv: {
+            w: this.quantizeWeights(conv, `${l.name}.conv`, this.params.get(`${l.name}.conv.w`)),
+            b: this.bias(conv, this.params.get(`${l.name}.conv.b`)), mask: this.splitMask(k),
+          },
+        };
+      }
+      const rows = tf.unstack(this.fixed![k]!);
+      let wMix: tf.Tensor | null = null, bMix: tf.Tensor | null = null;
+      for (const i of info.plan.eligible) {
+        const cu = this.platform.cus[i]!;
+        const th = rows[i]!;
+        const qw = tf.mul(this.quantizeWeights(cu, l.name, w), l.kind === 'depthwise' ? tf.reshape(th, [l.cout, 1]) : th);
+        const qb = tf.mul(this.bias(cu, b), th);
+        wMix = wMix ? tf.add(wMix, qw) : qw;
+        bMix = bMix ? tf.add(bMix, qb) : qb;
+      }
+      return { w: wMix!, b: bMix!, conv: null };
+    }) as unknown as () => tf.TensorContainer) as unknown as Out;
+  }
+
+  /** Activation bits of layer k's input quantizer (null: float). */
+  activationBits(k: number): number | null { return this.layers[k]!.actBits; }
+
   /** Integer channel counts per layer and CU of an assignment. */
   countsOf(assignment: Assignment): number[][] {
     return assignment.map((cus) => {

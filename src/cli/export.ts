@@ -1,0 +1,34 @@
+/** `hetsplit export RUN --format json|tfjs|onnx --out DIR`: artifacts of a mapped network. */
+import path from 'node:path';
+import type { CommandModule } from 'yargs';
+import { exportJson } from '../export/json.js';
+import { loadRun } from '../export/load.js';
+import { exportTfjs } from '../export/tfjs.js';
+import { startEngine, type GlobalArgs } from './common.js';
+
+interface ExportArgs extends GlobalArgs { run: string; format: 'json' | 'tfjs'; out: string }
+
+export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
+  command: 'export <run>',
+  describe: 'export a finished run\'s mapped network (json: integer weights per CU; tfjs: a graph model)',
+  builder: (y) => y
+    .positional('run', { type: 'string', demandOption: true, describe: 'run directory' })
+    .option('format', { choices: ['json', 'tfjs'] as const, demandOption: true })
+    .option('out', { type: 'string', demandOption: true, describe: 'output directory' }) as never,
+  handler: async (args) => {
+    await startEngine(args);
+    const run = await loadRun(path.resolve(args.run));
+    try {
+      if (args.format === 'json') {
+        const file = path.join(args.out, 'mapped-network.json');
+        await exportJson(run, file);
+        console.log(`wrote ${file}`);
+      } else {
+        const r = await exportTfjs(run, args.out);
+        console.log(`wrote ${r.modelJson} (${r.nodes} nodes) and ${r.weightsBin}`);
+      }
+    } finally {
+      run.model.dispose();
+    }
+  },
+};

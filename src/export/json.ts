@@ -1,0 +1,96 @@
+/**
+ * Deployment JSON of a mapped network: per layer and CU, the channels it computes, their
+ * quantized integer weights and scale (int8 + power-of-two scale; ternary + per-channel
+ * scale; float values for float CUs), integer biases, and the activation quantizers.
+ * Weight layout per part: TF's HWIO ([ky, kx, cin, n]; depthwise [ky, kx, n, 1]).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ComputeUnit } from '../hw/platform.js';
+import type { ConvLayerSpec } from '../models/spec.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import type { LoadedRun } from './load.js';
+
+const LN2 = Math.LN2;
+
+interface ActivationQuant { bits: number; clip: number; scale: number; clipEffective: number }
+
+function activation(clip: tf.Tensor, bits: number): ActivationQuant {
+  return tf.tidy(() => {
+    const levels = 2 ** bits - 1;
+    const s = tf.pow(2, tf.floor(tf.div(tf.log(tf.div(levels, clip)), LN2)));
+    return { bits, clip: clip.dataSync()[0]!, scale: s.dataSync()[0]!, clipEffective: tf.div(levels, s).dataSync()[0]! };
+  });
+}
+
+/** Output channel axis of a weight tensor: last, except depthwise [k, k, C, 1]. */
+const channelAxis = (l: ConvLayerSpec) => (l.kind === 'depthwise' ? 2 : l.kind === 'fc' ? 1 : 3);
+
+function part(run: LoadedRun, l: ConvLayerSpec, cu: ComputeUnit, prefix: string, channels: number[]) {
+  const p = run.model.params;
+  return tf.tidy(() => {
+    const wAll = l.kind === 'fc' ? tf.reshape(p.get(`${prefix}.w`), [l.cin, l.cout]) : p.get(`${prefix}.w`);
+    const w = tf.gather(wAll, tf.tensor1d(channels, 'int32'), channelAxis(l));
+    const bias = tf.gather(p.get(`${prefix}.b`), tf.tensor1d(channels, 'int32'));
+    const shape = w.shape;
+    let weights: Record<string, unknown>;
+    if (typeof cu.weights === 'number') {
+      const L = 2 ** (cu.weights - 1) - 1;
+      const S = tf.pow(2, tf.floor(tf.div(tf.log(p.get(`${prefix}.q.${cu.name}`)), LN2)));
+      const q = tf.round(tf.mul(tf.clipByValue(tf.div(w, S), -1, 1), L));
+      weights = { format: `int${cu.weights}`, scale: S.dataSync()[0]! / L, shape, values: Array.from(q.dataSync()) };
+    } else if (cu.weights === 'ternary') {
+      const ls = tf.gather(p.get(`${prefix}.q.${cu.name}`), tf.tensor1d(channels, 'int32'));
+      const S = tf.exp(ls);
+      const Sb = l.kind === 'depthwise' ? tf.reshape(S, [channels.length, 1]) : S;
+      const q = tf.round(tf.clipByValue(tf.div(w, Sb), -1, 1));
+      weights = { format: 'ternary', scalePerChannel: Array.from(S.dataSync()), shape, values: Array.from(q.dataSync()) };
+    } else {
+      weights = { format: 'float32', shape, values: Array.from(w.dataSync()) };
+    }
+    let biasOut: Record<string, unknown>;
+    if (cu.weights === 'float') {
+      biasOut = { format: 'float32', values: Array.from(bias.dataSync()) };
+    } else {
+      // One scale per layer, covering max|b| over ALL its channels (as the quantizer does).
+      const L = 2 ** 15 - 1;
+      const Sb = tf.pow(2, tf.ceil(tf.div(tf.log(tf.maximum(tf.max(tf.abs(p.get(`${prefix}.b`))), 1e-12)), LN2)));
+      const q = tf.round(tf.mul(tf.div(bias, Sb), L));
+      biasOut = { format: 'int16', scale: Sb.dataSync()[0]! / L, values: Array.from(q.dataSync()) };
+    }
+    return { cu: cu.name, channels, weights, bias: biasOut } as unknown as tf.TensorContainer;
+  }) as unknown as Record<string, unknown>;
+}
+
+export async function exportJson(run: LoadedRun, file: string): Promise<void> {
+  const { spec, platform, model, assignment } = run;
+  const layers = spec.layers.map((l, k) => {
+    const bits = model.activationBits(k);
+    const plan = run.plans[k]!;
+    const parts = platform.cus.flatMap((cu) => {
+      const channels = assignment[k]!.flatMap((c, ch) => (c === cu.index ? [ch] : []));
+      if (channels.length === 0) return [];
+      const convBranch = plan.mode === 'conv-vs-depthwise' && platform.split.style === 'conv-vs-depthwise' && platform.split.conv === cu.index && plan.searchable;
+      const geom = convBranch ? { ...l, kind: 'conv' as const, groups: 1 } : l;
+      return [{ ...part(run, geom, cu, convBranch ? `${l.name}.conv` : l.name, channels), computes: convBranch ? 'conv' : l.kind }];
+    });
+    return {
+      name: l.name, kind: l.kind, input: l.input, cin: l.cin, cout: l.cout, kx: l.kx, ky: l.ky, stride: l.stride,
+      padding: l.pad, groups: l.groups, relu: l.relu,
+      inputQuantizer: bits === null ? null : activation(model.params.get(`${l.name}.act`), bits),
+      parts,
+    };
+  });
+  const adds = spec.adds.map((a) => ({
+    name: a.name, inputs: [a.a, a.b], relu: true,
+    outputQuantizer: activation(model.params.get(`${a.name}.act`), model.options.addBits ?? 7),
+  }));
+  await writeJsonAtomic(file, {
+    format: 'hetsplit-mapped-network/1',
+    platform: platform.name, model: spec.name, inputShape: spec.inputShape, numClasses: spec.numClasses,
+    input: 'NHWC image in [0, 1] (pixels / 255)',
+    semantics: 'y = relu?(conv(Q_in(x), W) + b) per layer; W = integer values x scale; each CU computes its channels; ' +
+      'the layer output is the channels of all parts in index order. Q(x) = floor(scale * clamp(x, 0, clipEffective)) / scale.',
+    metrics: run.metrics,
+    order: spec.order, pool: spec.pool, layers, adds,
+  });
+}

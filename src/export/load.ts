@@ -1,0 +1,68 @@
+/** A finished run, loaded back: its platform, model, fixed mapping and final weights. */
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { planLayers, type LayerPlan } from '../hw/cost.js';
+import { loadPlatform, type Platform } from '../hw/platform.js';
+import { initParams } from '../models/params.js';
+import { geometry, type ModelSpec } from '../models/spec.js';
+import { buildModel } from '../models/zoo.js';
+import { SearchModel, type Assignment } from '../search/model.js';
+import { assignAll, loadTensors } from '../train/checkpoint.js';
+import type { Metrics, RunConfig } from '../train/run.js';
+import { UserError } from '../util/errors.js';
+
+export interface MappingFile { platform: string; model: string; layers: { name: string; channels: Record<string, number[]> }[] }
+
+export interface LoadedRun {
+  dir: string;
+  config: RunConfig & { platformFile?: string };
+  metrics: Metrics;
+  mapping: MappingFile;
+  platform: Platform;
+  spec: ModelSpec;
+  plans: LayerPlan[];
+  assignment: Assignment;
+  /** The fine-tuned network with its mapping fixed; dispose() when done. */
+  model: SearchModel;
+}
+
+async function readJson<T>(file: string): Promise<T> {
+  if (!existsSync(file)) throw new UserError(`${file}: missing (is this a finished hetsplit run?)`);
+  try { return JSON.parse(await fs.readFile(file, 'utf8')) as T; } catch (e) {
+    throw new UserError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+export async function loadRun(dir: string): Promise<LoadedRun> {
+  const config = await readJson<LoadedRun['config']>(path.join(dir, 'config.json'));
+  const metrics = await readJson<Metrics>(path.join(dir, 'metrics.json'));
+  const mapping = await readJson<MappingFile>(path.join(dir, 'mapping.json'));
+  const platform = loadPlatform(config.platformFile && existsSync(config.platformFile) ? config.platformFile : config.platform);
+  const spec = buildModel(config.model, config.dataset === 'cifar100' ? 100 : 10);
+  const plans = planLayers(platform, geometry(spec), spec.name);
+  if (mapping.layers.length !== spec.layers.length) throw new UserError(`${dir}/mapping.json: ${mapping.layers.length} layers, ${spec.name} has ${spec.layers.length}`);
+  const assignment: Assignment = spec.layers.map((l, k) => {
+    const cus = new Array<number>(l.cout).fill(-1);
+    for (const [cu, chans] of Object.entries(mapping.layers[k]!.channels)) {
+      const i = platform.cus.findIndex((c) => c.name === cu);
+      if (i < 0) throw new UserError(`${dir}/mapping.json: layer ${l.name}: unknown compute unit '${cu}'`);
+      for (const c of chans) cus[c] = i;
+    }
+    if (cus.includes(-1)) throw new UserError(`${dir}/mapping.json: layer ${l.name}: not every channel is mapped`);
+    return cus;
+  });
+  const split = new Set(plans.filter((p) => p.mode === 'conv-vs-depthwise' && p.searchable).map((p) => p.layer.name));
+  const dummy = initParams(spec, 0, split);
+  const model = SearchModel.fromFloat(spec, dummy, platform, plans);
+  dummy.dispose();
+  const file = path.join(dir, 'final.bin');
+  const t = await loadTensors(file);
+  try {
+    assignAll(file, model.params.trainable, t, 'p/');
+  } finally {
+    tf.dispose([...t.values()]);
+  }
+  model.fix(assignment);
+  return { dir, config, metrics, mapping, platform, spec, plans, assignment, model };
+}

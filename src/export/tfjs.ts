@@ -1,0 +1,174 @@
+/**
+ * Export of a mapped network as a TF.js graph model (model.json + weights.bin, the
+ * format tf.loadGraphModel reads). Each layer's weights are the mixed, dequantized
+ * weights the fine-tuned network computes with (every channel quantized by its CU's
+ * quantizer); activation quantizers are explicit Minimum → Relu → Mul → Floor → RealDiv
+ * nodes, so the graph computes exactly what the run's forward pass computes.
+ * (The layers format cannot express the floor-based PACT quantizer without custom
+ * layers, hence a graph model.)
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { ConvLayerSpec } from '../models/spec.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { UserError } from '../util/errors.js';
+import type { LoadedRun } from './load.js';
+
+type Attr = Record<string, unknown>;
+interface GraphNode { name: string; op: string; input: string[]; attr: Attr }
+interface WeightEntry { name: string; shape: number[]; dtype: 'float32' | 'int32'; data: Float32Array | Int32Array }
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+const T_FLOAT = { type: 'DT_FLOAT' };
+const ints = (v: number[]) => ({ list: { i: v.map(String) } });
+
+class Graph {
+  readonly nodes: GraphNode[] = [];
+  readonly weights: WeightEntry[] = [];
+
+  constant(name: string, data: Float32Array | Int32Array, shape: number[]): string {
+    const dtype = data instanceof Int32Array ? 'int32' : 'float32';
+    this.nodes.push({ name, op: 'Const', input: [], attr: { dtype: { type: dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT' } } });
+    this.weights.push({ name, shape, dtype, data });
+    return name;
+  }
+
+  scalar(name: string, v: number): string { return this.constant(name, Float32Array.of(v), []); }
+
+  op(name: string, op: string, input: string[], attr: Attr = {}): string {
+    this.nodes.push({ name, op, input, attr: { T: T_FLOAT, ...attr } });
+    return name;
+  }
+}
+
+/** Scale and clip of the PACT quantizer exactly as pactQuant computes them (float32). */
+function pactConstants(clip: tf.Tensor, bits: number): { s: number; aEff: number } {
+  return tf.tidy(() => {
+    const levels = 2 ** bits - 1;
+    const s = tf.pow(2, tf.floor(tf.div(tf.log(tf.div(levels, clip)), Math.LN2)));
+    return { s: s.dataSync()[0]!, aEff: tf.div(levels, s).dataSync()[0]! };
+  });
+}
+
+function actQuant(g: Graph, prefix: string, x: string, clip: tf.Tensor, bits: number): string {
+  const { s, aEff } = pactConstants(clip, bits);
+  const a = g.op(`${prefix}/min`, 'Minimum', [x, g.scalar(`${prefix}/clip`, aEff)]);
+  const r = g.op(`${prefix}/relu`, 'Relu', [a]);
+  const sc = g.scalar(`${prefix}/scale`, s);
+  const f = g.op(`${prefix}/floor`, 'Floor', [g.op(`${prefix}/mul`, 'Mul', [r, sc])]);
+  return g.op(`${prefix}/q`, 'RealDiv', [f, sc]);
+}
+
+function conv(g: Graph, name: string, l: ConvLayerSpec, x: string, w: tf.Tensor, b: tf.Tensor, depthwise: boolean): string {
+  const wn = g.constant(`${name}/weights`, w.dataSync() as Float32Array, w.shape);
+  const bn = g.constant(`${name}/bias`, b.dataSync() as Float32Array, b.shape);
+  const attr = {
+    strides: ints([1, l.stride, l.stride, 1]), padding: { s: b64(l.pad.toUpperCase()) },
+    data_format: { s: b64('NHWC') }, dilations: ints([1, 1, 1, 1]),
+  };
+  const y = g.op(`${name}/conv`, depthwise ? 'DepthwiseConv2dNative' : 'Conv2D', [x, wn], attr);
+  const yb = g.op(`${name}/add`, 'AddV2', [y, bn]);
+  return l.relu ? g.op(`${name}/relu`, 'Relu', [yb]) : yb;
+}
+
+export interface TfjsExport { modelJson: string; weightsBin: string; nodes: number }
+
+export async function exportTfjs(run: LoadedRun, outDir: string): Promise<TfjsExport> {
+  const { spec, model } = run;
+  const g = new Graph();
+  const [h, w, c] = spec.inputShape;
+  g.nodes.push({
+    name: 'input', op: 'Placeholder', input: [],
+    attr: { dtype: T_FLOAT, shape: { shape: { dim: [{ size: '-1' }, { size: String(h) }, { size: String(w) }, { size: String(c) }] } } },
+  });
+  const out = new Map<string, string>([['input', 'input']]);
+  const index = new Map(spec.layers.map((l, k) => [l.name, k]));
+  const adds = new Map(spec.adds.map((a) => [a.name, a]));
+  for (const node of spec.order) {
+    const k = index.get(node);
+    if (k !== undefined) {
+      const l = spec.layers[k]!;
+      let x = out.get(l.input)!;
+      const bits = model.activationBits(k);
+      if (bits !== null) x = actQuant(g, `${l.name}/act`, x, model.params.get(`${l.name}.act`), bits);
+      const m = model.materialise(k);
+      try {
+        if (l.kind === 'fc') {
+          const flat = g.op(`${l.name}/flatten`, 'Reshape', [x, g.constant(`${l.name}/flat_shape`, Int32Array.of(-1, l.cin), [2])]);
+          const wn = g.constant(`${l.name}/weights`, m.w.dataSync() as Float32Array, [l.cin, l.cout]);
+          const y = g.op(`${l.name}/matmul`, 'MatMul', [flat, wn], { transpose_a: { b: false }, transpose_b: { b: false } });
+          const yb = g.op(`${l.name}/add`, 'AddV2', [y, g.constant(`${l.name}/bias`, m.b.dataSync() as Float32Array, [l.cout])]);
+          const y4 = g.op(`${l.name}/to4d`, 'Reshape', [yb, g.constant(`${l.name}/out_shape`, Int32Array.of(-1, 1, 1, l.cout), [4])]);
+          out.set(l.name, l.relu ? g.op(`${l.name}/relu`, 'Relu', [y4]) : y4);
+        } else if (m.conv) {
+          const yd = conv(g, `${l.name}/dw`, l, x, m.w, m.b, true);
+          const yc = conv(g, `${l.name}/conv`, l, x, m.conv.w, m.conv.b, false);
+          const mask = m.conv.mask.dataSync() as Float32Array;
+          const inv = Float32Array.from(mask, (v) => 1 - v);
+          const a = g.op(`${l.name}/mix_conv`, 'Mul', [yc, g.constant(`${l.name}/mask`, Float32Array.from(mask), [l.cout])]);
+          const bb = g.op(`${l.name}/mix_dw`, 'Mul', [yd, g.constant(`${l.name}/mask_dw`, inv, [l.cout])]);
+          out.set(l.name, g.op(`${l.name}/mix`, 'AddV2', [a, bb]));
+        } else {
+          out.set(l.name, conv(g, l.name, l, x, m.w, m.b, l.kind === 'depthwise'));
+        }
+      } finally {
+        tf.dispose([m.w, m.b, ...(m.conv ? [m.conv.w, m.conv.b, m.conv.mask] : [])]);
+      }
+      continue;
+    }
+    const a = adds.get(node);
+    if (a) {
+      const s = g.op(`${a.name}/relu`, 'Relu', [g.op(`${a.name}/sum`, 'AddV2', [out.get(a.a)!, out.get(a.b)!])]);
+      out.set(node, actQuant(g, `${a.name}/act`, s, model.params.get(`${a.name}.act`), model.options.addBits ?? 7));
+      continue;
+    }
+    if (node === spec.pool.name) {
+      out.set(node, g.op('pool', 'Mean', [out.get(spec.pool.input)!, g.constant('pool/axes', Int32Array.of(1, 2), [2])], { keep_dims: { b: true }, Tidx: { type: 'DT_INT32' } }));
+      continue;
+    }
+    throw new Error(`unknown node ${node}`);
+  }
+  const last = out.get(spec.order[spec.order.length - 1]!)!;
+  g.op('logits', 'Reshape', [last, g.constant('logits/shape', Int32Array.of(-1, spec.numClasses), [2])]);
+
+  const bytes = Buffer.concat(g.weights.map((e) => Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength)));
+  const modelJson = {
+    format: 'graph-model', generatedBy: 'hetsplit', convertedBy: 'hetsplit export',
+    modelTopology: { node: g.nodes, library: {}, versions: { producer: 1 } },
+    weightsManifest: [{ paths: ['weights.bin'], weights: g.weights.map(({ name, shape, dtype }) => ({ name, shape, dtype })) }],
+    userDefinedMetadata: {
+      hetsplit: {
+        platform: run.platform.name, model: spec.name, input: 'NHWC float32 image in [0, 1] (pixels / 255, not mean/std normalised)',
+        output: 'logits', metrics: run.metrics,
+      },
+    },
+  };
+  const mj = path.join(outDir, 'model.json'), wb = path.join(outDir, 'weights.bin');
+  await writeFileAtomic(wb, bytes);
+  await writeJsonAtomic(mj, modelJson);
+  return { modelJson: mj, weightsBin: wb, nodes: g.nodes.length };
+}
+
+/**
+ * Loads an exported graph model from disk with the pure-JS runtime (tf.loadGraphModel's
+ * file:// handler needs tfjs-node; this is the same artifacts through a file IOHandler).
+ */
+export async function loadExportedGraphModel(dir: string): Promise<tf.GraphModel> {
+  const mj = path.join(dir, 'model.json');
+  if (!existsSync(mj)) throw new UserError(`${mj}: not found`);
+  const json = JSON.parse(await fs.readFile(mj, 'utf8')) as {
+    modelTopology: object; format: string; generatedBy: string; convertedBy: string;
+    weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; userDefinedMetadata?: object;
+  };
+  const buffers = await Promise.all(json.weightsManifest.flatMap((g) => g.paths).map((p) => fs.readFile(path.join(dir, p))));
+  const all = Buffer.concat(buffers);
+  const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
+  return tf.loadGraphModel({
+    load: async () => ({
+      modelTopology: json.modelTopology, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy,
+      weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData,
+      userDefinedMetadata: json.userDefinedMetadata as { [key: string]: {} } | undefined,
+    }),
+  });
+}
