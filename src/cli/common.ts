@@ -22,3 +22,8 @@ export async function startEngine(args: GlobalArgs): Promise<EngineInfo> {
 export function showProgress(): boolean {
   return Boolean(process.stderr.isTTY) && !process.env.CI;
 }
+
+let argvOfRun: string[] = [];
+/** The arguments the CLI was invoked with (commands that re-emit their own command line). */
+export function invocationArgv(): string[] { return argvOfRun; }
+export function setInvocationArgv(argv: string[]): void { argvOfRun = argv.slice(); }

@@ -1,12 +1,11 @@
 /** `hetsplit sweep`: λ sweep with a shared warm-up, baselines, worker processes, shards. */
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { loadPlatform } from '../hw/platform.js';
 import { defaultBaselines, k8sManifest, runSweep, slurmScript, type SweepSpec } from '../pareto/sweep.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
-import { startEngine, type GlobalArgs } from './common.js';
+import { invocationArgv, startEngine, type GlobalArgs } from './common.js';
 import { train, trainOptions, type TrainArgs } from './train.js';
 import yargs from 'yargs';
 
@@ -66,7 +65,7 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     if (args.emit) {
       if (!Number.isInteger(args.shards) || args.shards < 1) throw new UserError(`--shards: expected a whole number >= 1, got ${args.shards}`);
       // The same command line, minus what the emitted job sets itself.
-      const argv = hideBin(process.argv).filter((a, i, all) => !['--emit', '--shards', '--shard', '--jobs'].includes(a) && !['--emit', '--shards', '--shard', '--jobs'].includes(all[i - 1] ?? ''));
+      const argv = invocationArgv().filter((a, i, all) => !['--emit', '--shards', '--shard', '--jobs'].includes(a) && !['--emit', '--shards', '--shard', '--jobs'].includes(all[i - 1] ?? ''));
       const name = `hetsplit-${path.basename(dir)}`;
       const file = path.join(dir, args.emit === 'k8s' ? 'sweep-k8s.yaml' : 'sweep-slurm.sh');
       await writeFileAtomic(file, args.emit === 'k8s'

@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildFront, hypervolume, paretoFront, type FrontRow } from '../../src/pareto/front.js';
+import { cli } from '../helpers/cli.js';
+import { tmpDir, writeCifar10Dir } from '../helpers/fake_cifar.js';
+
+const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+let dataRoot = '';
+beforeAll(() => {
+  dataRoot = tmpDir();
+  writeCifar10Dir(dataRoot, 64);
+});
+
+const FLAGS = ['--platform', 'diana', '--model', 'tinycnn', '--target', 'energy', '--lambdas', '0,4', '--batch', '32',
+  '--val-size', '64', '--epochs-warmup', '1', '--epochs-search', '1', '--epochs-finetune', '1', '--lr-alpha', '0.05'];
+
+function run(args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code: code ?? 1, out }));
+  });
+}
+
+describe('front arithmetic', () => {
+  it('marks the non-dominated points and integrates the hypervolume by hand', () => {
+    const pts = [{ c: 1, a: 0.5 }, { c: 2, a: 0.7 }, { c: 3, a: 0.6 }, { c: 4, a: 0.9 }];
+    expect([...paretoFront(pts, (p) => p.a, (p) => p.c)].sort()).toEqual([0, 1, 3]);
+    // ref cost 4: (2-1)/4*0.5 + (4-2)/4*0.7 + (4-4)/4*0.9 = 0.125 + 0.35 = 0.475
+    expect(hypervolume(pts.map((p) => ({ cost: p.c, accuracy: p.a })), 4)).toBeCloseTo(0.475, 12);
+    const row = (run: string, kind: 'searched' | 'baseline', e: number, a: number): FrontRow => ({
+      run, kind, lambda: kind === 'searched' ? 1 : null, seed: 1, testAccuracy: a, latencyCycles: e, latencyMs: e, energyMJ: e,
+      onFront: false, mapping: null, valAccuracy: a, genuineTestAccuracy: null, platform: 'p', model: 'm', dir: '/x',
+    });
+    const f = buildFront([row('a', 'searched', 1, 0.5), row('b', 'searched', 2, 0.4), row('c', 'baseline', 0.5, 0.9)], 'energy');
+    expect(f.rows.map((r) => r.onFront)).toEqual([true, false, false]); // baselines are not on the searched front
+  });
+});
+
+describe('sweep, shards, pareto, select (tiny model, generated data)', () => {
+  it('two shards as separate processes fill one sweep; pareto merges; select picks within a budget', async () => {
+    const dir = path.join(tmpDir(), 'sweep');
+    const args = ['sweep', ...FLAGS, '--data', dataRoot, '--out', dir, '--baselines', 'all:digital,all:analog', '--random-of', 'none'];
+    const [a, b] = await Promise.all([run([...args, '--shard', '0/2']), run([...args, '--shard', '1/2'])]);
+    expect(a.code, a.out).toBe(0);
+    expect(b.code, b.out).toBe(0);
+    expect(b.out).toMatch(/waiting for the warm-up|already|point/);
+    const points = readdirSync(path.join(dir, 'points'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    expect(points).toEqual(['all-analog-s42', 'all-digital-s42', 'l0-s42', 'l4-s42']);
+    // every point reused the one warm-up
+    for (const p of points) expect(readFileSync(path.join(dir, 'points', `${p}`, 'config.json'), 'utf8')).toContain(path.join(dir, 'warmup'));
+
+    // a rerun finds everything done
+    const again = await cli('sweep', ...FLAGS, '--data', dataRoot, '--out', dir, '--baselines', 'all:digital,all:analog', '--random-of', 'none');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/4 point\(s\), 4 already done/);
+
+    const p = await cli('pareto', dir, '--objective', 'energy');
+    expect(p.code, p.stderr).toBe(0);
+    const rows = parse(readFileSync(path.join(dir, 'front.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(Object.keys(rows[0]!)).toEqual(['run', 'kind', 'lambda', 'seed', 'testAccuracy', 'latencyCycles', 'latencyMs', 'energyMJ', 'onFront']);
+    expect(rows.filter((r) => r.kind === 'baseline').map((r) => r.run).sort()).toEqual(['all-analog-s42', 'all-digital-s42']);
+    expect(rows.some((r) => r.onFront === 'true')).toBe(true);
+    const front = JSON.parse(readFileSync(path.join(dir, 'front.json'), 'utf8'));
+    expect(front.hypervolume.searched).toBeGreaterThanOrEqual(0);
+    expect(front.hypervolume.searched).toBeLessThanOrEqual(1);
+    for (const f of ['accuracy-energy.png', 'accuracy-latency.png', 'accuracy-energy.svg', 'mappings/l4-s42.png']) {
+      const buf = readFileSync(path.join(dir, f));
+      if (f.endsWith('.png')) expect(buf.subarray(1, 4).toString()).toBe('PNG');
+      else expect(buf.toString()).toMatch(/^<svg/);
+    }
+
+    const cheapest = Math.min(...rows.map((r) => Number(r.energyMJ)));
+    const ok = await cli('select', path.join(dir, 'front.json'), '--max-energy-mj', String(cheapest * 1.0001), '--json');
+    expect(ok.code).toBe(0);
+    const sel = JSON.parse(ok.stdout);
+    expect(sel.chosen.energyMJ).toBeLessThanOrEqual(cheapest * 1.0001);
+    expect(existsSync(sel.chosen.artifacts.mapping)).toBe(true);
+    const none = await cli('select', path.join(dir, 'front.json'), '--max-energy-mj', String(cheapest / 2));
+    expect(none.code).toBe(1);
+    expect(none.stdout).toMatch(/no network fits the budget; the cheapest is/);
+    const bad = await cli('select', path.join(dir, 'front.json'));
+    expect(bad.code).toBe(2);
+  }, 300_000);
+
+  it('emits a Kubernetes Indexed Job and a Slurm array', async () => {
+    const dir = path.join(tmpDir(), 'emit');
+    const k = await cli('sweep', ...FLAGS, '--data', dataRoot, '--out', dir, '--emit', 'k8s', '--shards', '3');
+    expect(k.code).toBe(0);
+    const yaml = readFileSync(path.join(dir, 'sweep-k8s.yaml'), 'utf8');
+    expect(yaml).toMatch(/completionMode: Indexed/);
+    expect(yaml).toMatch(/completions: 3/);
+    expect(yaml).toMatch(/--shard \$JOB_COMPLETION_INDEX\/3/);
+    expect(yaml).toContain('"sweep", "--platform", "diana"');
+    expect(yaml).not.toContain('--emit');
+    const s = await cli('sweep', ...FLAGS, '--data', dataRoot, '--out', dir, '--emit', 'slurm', '--shards', '3');
+    expect(s.code).toBe(0);
+    const sh = readFileSync(path.join(dir, 'sweep-slurm.sh'), 'utf8');
+    expect(sh).toMatch(/#SBATCH --array=0-2/);
+    expect(sh).toMatch(/--shard "\$\{SLURM_ARRAY_TASK_ID\}\/3"/);
+  });
+});
