@@ -10,6 +10,7 @@ import { demoCommand } from './demo.js';
 import { engineCommand } from './engine.js';
 import { exportCommand } from './export.js';
 import { paretoCommand } from './pareto.js';
+import { scheduleCommand } from './schedule.js';
 import { selectCommand } from './select.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
@@ -29,6 +30,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .command(paretoCommand as never)
     .command(selectCommand as never)
     .command(exportCommand as never)
+    .command(scheduleCommand as never)
     .command(costCommand as never)
     .command(benchCommand as never)
     .demandCommand(1, 'name a command (see --help)')
