@@ -3,17 +3,18 @@ import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { exportJson } from '../export/json.js';
 import { loadRun } from '../export/load.js';
+import { exportOnnx } from '../export/onnx.js';
 import { exportTfjs } from '../export/tfjs.js';
 import { startEngine, type GlobalArgs } from './common.js';
 
-interface ExportArgs extends GlobalArgs { run: string; format: 'json' | 'tfjs'; out: string }
+interface ExportArgs extends GlobalArgs { run: string; format: 'json' | 'tfjs' | 'onnx'; out: string }
 
 export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
   command: 'export <run>',
-  describe: 'export a finished run\'s mapped network (json: integer weights per CU; tfjs: a graph model)',
+  describe: 'export a finished run\'s mapped network (json: integer weights per CU; tfjs: a graph model; onnx: per-CU convolutions + concat)',
   builder: (y) => y
     .positional('run', { type: 'string', demandOption: true, describe: 'run directory' })
-    .option('format', { choices: ['json', 'tfjs'] as const, demandOption: true })
+    .option('format', { choices: ['json', 'tfjs', 'onnx'] as const, demandOption: true })
     .option('out', { type: 'string', demandOption: true, describe: 'output directory' }) as never,
   handler: async (args) => {
     await startEngine(args);
@@ -23,6 +24,10 @@ export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
         const file = path.join(args.out, 'mapped-network.json');
         await exportJson(run, file);
         console.log(`wrote ${file}`);
+      } else if (args.format === 'onnx') {
+        const file = path.join(args.out, 'model.onnx');
+        const r = await exportOnnx(run, file);
+        console.log(`wrote ${file} (${r.nodes} nodes, ${r.initializers} initializers)`);
       } else {
         const r = await exportTfjs(run, args.out);
         console.log(`wrote ${r.modelJson} (${r.nodes} nodes) and ${r.weightsBin}`);

@@ -1,0 +1,185 @@
+/**
+ * ONNX export (opset 13) of a mapped network. Every layer is split into its per-CU
+ * convolutions, concatenated and put back in channel order:
+ *   x_q = Div(Floor(Mul(Relu(Min(x, clip)), s)), s)            the layer's PACT quantizer
+ *   part_i = Conv(x_q[, its input channels for depthwise], DequantizeLinear(W_i:int8, scale_i), DequantizeLinear(b_i:int32, scale_b))
+ *   y = Relu(Gather(Concat(part_0, part_1, ...), inverse channel order))
+ * Integer weights and biases with their scales are initializers (int8 + power-of-two
+ * scale for 8-bit CUs; {-1, 0, 1} + per-channel scale for ternary CUs; float for float
+ * CUs). The input is NHWC in [0, 1] (transposed to NCHW inside), the output the logits.
+ */
+import onnxProto from 'onnx-proto';
+import * as tf from '@tensorflow/tfjs-core';
+import type { ComputeUnit } from '../hw/platform.js';
+import type { ConvLayerSpec } from '../models/spec.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import type { LoadedRun } from './load.js';
+
+const { onnx } = onnxProto;
+type Attr = InstanceType<typeof onnx.AttributeProto>;
+
+class OnnxGraph {
+  readonly nodes: InstanceType<typeof onnx.NodeProto>[] = [];
+  readonly inits: InstanceType<typeof onnx.TensorProto>[] = [];
+  private n = 0;
+
+  init(name: string, data: Float32Array | Int8Array | Int32Array | BigInt64Array, dims: number[]): string {
+    const dataType = data instanceof Float32Array ? onnx.TensorProto.DataType.FLOAT
+      : data instanceof Int8Array ? onnx.TensorProto.DataType.INT8
+        : data instanceof Int32Array ? onnx.TensorProto.DataType.INT32 : onnx.TensorProto.DataType.INT64;
+    this.inits.push(onnx.TensorProto.create({
+      name, dims, dataType, rawData: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)),
+    }));
+    return name;
+  }
+
+  node(op: string, inputs: string[], attrs: Attr[] = [], name?: string): string {
+    const out = name ?? `${op.toLowerCase()}_${this.n++}`;
+    this.nodes.push(onnx.NodeProto.create({ opType: op, input: inputs, output: [out], name: out, attribute: attrs }));
+    return out;
+  }
+}
+
+const ints = (name: string, v: number[]) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: v });
+const int = (name: string, v: number) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i: v });
+
+/** TF 'same'/'valid' padding as explicit ONNX pads [top, left, bottom, right]. */
+function pads(l: ConvLayerSpec): number[] {
+  if (l.pad === 'valid') return [0, 0, 0, 0];
+  const th = Math.max((l.h - 1) * l.stride + l.ky - l.inH, 0), tw = Math.max((l.w - 1) * l.stride + l.kx - l.inW, 0);
+  return [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
+}
+
+function actQuant(g: OnnxGraph, prefix: string, x: string, clip: tf.Tensor, bits: number): string {
+  const { s, aEff } = tf.tidy(() => {
+    const levels = 2 ** bits - 1;
+    const sc = tf.pow(2, tf.floor(tf.div(tf.log(tf.div(levels, clip)), Math.LN2)));
+    return { s: sc.dataSync()[0]!, aEff: tf.div(levels, sc).dataSync()[0]! };
+  });
+  const clipN = g.init(`${prefix}.clip`, Float32Array.of(aEff), []);
+  const scale = g.init(`${prefix}.scale`, Float32Array.of(s), []);
+  const r = g.node('Relu', [g.node('Min', [x, clipN])]);
+  return g.node('Div', [g.node('Floor', [g.node('Mul', [r, scale])]), scale], [], `${prefix}.q`);
+}
+
+/** One CU's part of a layer: its integer weights (OIHW) and bias, dequantized in the graph. */
+function partConv(g: OnnxGraph, run: LoadedRun, l: ConvLayerSpec, cu: ComputeUnit, prefix: string, channels: number[],
+  x: string, depthwise: boolean, tag: string): string {
+  const p = run.model.params;
+  const name = `${l.name}.${tag}`;
+  const { w, wDims, scale, scaleDims, b, bScale } = tf.tidy(() => {
+    const idx = tf.tensor1d(channels, 'int32');
+    const raw = p.get(`${prefix}.w`); // HWIO, depthwise [k, k, C, 1], fc [1, 1, cin, cout]
+    const hwio = depthwise ? tf.transpose(tf.gather(raw, idx, 2), [0, 1, 3, 2]) : tf.gather(tf.reshape(raw, [l.ky, l.kx, -1, l.cout]), idx, 3);
+    const oihw = tf.transpose(hwio, [3, 2, 0, 1]);
+    const bias = tf.gather(p.get(`${prefix}.b`), idx);
+    let q: tf.Tensor, sc: tf.Tensor;
+    if (typeof cu.weights === 'number') {
+      const L = 2 ** (cu.weights - 1) - 1;
+      const S = tf.pow(2, tf.floor(tf.div(tf.log(p.get(`${prefix}.q.${cu.name}`)), Math.LN2)));
+      q = tf.round(tf.mul(tf.clipByValue(tf.div(oihw, S), -1, 1), L));
+      sc = tf.div(S, L);
+    } else if (cu.weights === 'ternary') {
+      const S = tf.exp(tf.gather(p.get(`${prefix}.q.${cu.name}`), idx));
+      q = tf.round(tf.clipByValue(tf.div(oihw, tf.reshape(S, [-1, 1, 1, 1])), -1, 1));
+      sc = S;
+    } else {
+      q = oihw; sc = tf.scalar(1);
+    }
+    let bq: tf.Tensor, bs: tf.Tensor;
+    if (cu.weights === 'float') { bq = bias; bs = tf.scalar(1); } else {
+      const L = 2 ** 15 - 1;
+      const Sb = tf.pow(2, tf.ceil(tf.div(tf.log(tf.maximum(tf.max(tf.abs(p.get(`${prefix}.b`))), 1e-12)), Math.LN2)));
+      bq = tf.round(tf.mul(tf.div(bias, Sb), L)); bs = tf.div(Sb, L);
+    }
+    return {
+      w: q.dataSync() as Float32Array, wDims: oihw.shape, scale: sc.dataSync() as Float32Array, scaleDims: sc.shape,
+      b: bq.dataSync() as Float32Array, bScale: bs.dataSync()[0]!,
+    } as unknown as tf.TensorContainer;
+  }) as unknown as { w: Float32Array; wDims: number[]; scale: Float32Array; scaleDims: number[]; b: Float32Array; bScale: number };
+  let W: string, B: string;
+  if (cu.weights === 'float') {
+    W = g.init(`${name}.weight`, w, wDims);
+    B = g.init(`${name}.bias`, b, [channels.length]);
+  } else {
+    const wi = g.init(`${name}.weight_int`, Int8Array.from(w), wDims);
+    const ws = g.init(`${name}.weight_scale`, scale, scaleDims);
+    const wz = g.init(`${name}.weight_zero`, new Int8Array(scale.length), scaleDims);
+    W = g.node('DequantizeLinear', [wi, ws, wz], scale.length > 1 ? [int('axis', 0)] : [], `${name}.weight`);
+    const bi = g.init(`${name}.bias_int`, Int32Array.from(b), [channels.length]);
+    B = g.node('DequantizeLinear', [bi, g.init(`${name}.bias_scale`, Float32Array.of(bScale), []), g.init(`${name}.bias_zero`, Int32Array.of(0), [])], [], `${name}.bias`);
+  }
+  let input = x;
+  if (depthwise) input = g.node('Gather', [x, g.init(`${name}.in_channels`, BigInt64Array.from(channels.map(BigInt)), [channels.length])], [int('axis', 1)]);
+  return g.node('Conv', [input, W, B], [
+    ints('kernel_shape', [l.ky, l.kx]), ints('strides', [l.stride, l.stride]), ints('pads', l.kind === 'fc' ? [0, 0, 0, 0] : pads(l)),
+    ints('dilations', [1, 1]), int('group', depthwise ? channels.length : 1),
+  ], name);
+}
+
+export async function exportOnnx(run: LoadedRun, file: string): Promise<{ nodes: number; initializers: number }> {
+  const { spec, platform, model, assignment, plans } = run;
+  const g = new OnnxGraph();
+  const out = new Map<string, string>([['input', g.node('Transpose', ['input'], [ints('perm', [0, 3, 1, 2])], 'input_nchw')]]);
+  const index = new Map(spec.layers.map((l, k) => [l.name, k]));
+  const adds = new Map(spec.adds.map((a) => [a.name, a]));
+  for (const node of spec.order) {
+    const k = index.get(node);
+    if (k !== undefined) {
+      const l = spec.layers[k]!;
+      let x = out.get(l.input)!;
+      const bits = model.activationBits(k);
+      if (bits !== null) x = actQuant(g, `${l.name}.act`, x, model.params.get(`${l.name}.act`), bits);
+      const plan = plans[k]!;
+      const split = plan.mode === 'conv-vs-depthwise' && plan.searchable && platform.split.style === 'conv-vs-depthwise' ? platform.split : null;
+      const parts: string[] = [];
+      const order: number[] = [];
+      for (const cu of platform.cus) {
+        const channels = assignment[k]!.flatMap((c, ch) => (c === cu.index ? [ch] : []));
+        if (channels.length === 0) continue;
+        const convBranch = split?.conv === cu.index;
+        parts.push(partConv(g, run, l, cu, convBranch ? `${l.name}.conv` : l.name, channels, x,
+          l.kind === 'depthwise' && !convBranch, cu.name));
+        order.push(...channels);
+      }
+      let y = parts.length === 1 ? parts[0]! : g.node('Concat', parts, [int('axis', 1)], `${l.name}.concat`);
+      if (order.some((c, i) => c !== i)) {
+        const inverse = new Array<number>(order.length);
+        order.forEach((c, i) => { inverse[c] = i; });
+        y = g.node('Gather', [y, g.init(`${l.name}.channel_order`, BigInt64Array.from(inverse.map(BigInt)), [inverse.length])], [int('axis', 1)], `${l.name}.ordered`);
+      }
+      out.set(l.name, l.relu ? g.node('Relu', [y], [], `${l.name}.relu`) : y);
+      continue;
+    }
+    const a = adds.get(node);
+    if (a) {
+      const s = g.node('Relu', [g.node('Add', [out.get(a.a)!, out.get(a.b)!])]);
+      out.set(node, actQuant(g, `${a.name}.act`, s, model.params.get(`${a.name}.act`), model.options.addBits ?? 7));
+      continue;
+    }
+    if (node === spec.pool.name) { out.set(node, g.node('GlobalAveragePool', [out.get(spec.pool.input)!], [], 'pool')); continue; }
+    throw new Error(`unknown node ${node}`);
+  }
+  g.node('Flatten', [out.get(spec.order[spec.order.length - 1]!)!], [int('axis', 1)], 'logits');
+  const [h, w, c] = spec.inputShape;
+  const valueInfo = (name: string, dims: (number | string)[]) => onnx.ValueInfoProto.create({
+    name, type: onnx.TypeProto.create({
+      tensorType: onnx.TypeProto.Tensor.create({
+        elemType: onnx.TensorProto.DataType.FLOAT,
+        shape: onnx.TensorShapeProto.create({ dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) }),
+      }),
+    }),
+  });
+  const m = onnx.ModelProto.create({
+    irVersion: 7, producerName: 'hetsplit', producerVersion: '0.1.0',
+    opsetImport: [{ domain: '', version: 13 }],
+    docString: `${spec.name} mapped on ${platform.name}; input NHWC float in [0, 1]; per-CU convolutions concatenated per layer`,
+    metadataProps: [{ key: 'platform', value: platform.name }, { key: 'testAccuracy', value: String(run.metrics.testAccuracy) }],
+    graph: onnx.GraphProto.create({
+      name: `${spec.name}-${platform.name}`, node: g.nodes, initializer: g.inits,
+      input: [valueInfo('input', ['batch', h, w, c])], output: [valueInfo('logits', ['batch', spec.numClasses])],
+    }),
+  });
+  await writeFileAtomic(file, onnx.ModelProto.encode(m).finish());
+  return { nodes: g.nodes.length, initializers: g.inits.length };
+}
