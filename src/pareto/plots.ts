@@ -32,7 +32,9 @@ export function frontSpec(f: FrontResult, axis: 'energy' | 'latencyMs'): vl.TopL
   const x = (r: FrontResult['rows'][number]) => (axis === 'energy' ? r.energyMJ : r.latencyMs);
   const rows = f.rows.map((r) => ({
     x: x(r), accuracy: 100 * r.testAccuracy, kind: r.kind,
-    label: r.kind === 'baseline' ? r.mapping ?? r.run : `λ=${r.lambda}`,
+    // Searched points are labelled with λ; baselines are told apart by colour (legend).
+    series: r.kind === 'baseline' ? `baseline ${r.mapping ?? r.run}` : 'searched',
+    label: r.kind === 'searched' ? `λ=${r.lambda}` : '',
   }));
   // The front for this axis (a front on energy need not be one on latency).
   const searched = f.rows.filter((r) => r.kind === 'searched');
@@ -53,8 +55,8 @@ export function frontSpec(f: FrontResult, axis: 'energy' | 'latencyMs'): vl.TopL
         data: { values: rows }, mark: { type: 'point', filled: true, size: 90 },
         encoding: {
           x: xs, y: ys,
-          shape: { field: 'kind', type: 'nominal', title: 'run', scale: { domain: ['searched', 'baseline'], range: ['circle', 'square'] } },
-          color: { field: 'kind', type: 'nominal', title: 'run', scale: { domain: ['searched', 'baseline'], range: ['#4c78a8', '#e45756'] } },
+          shape: { field: 'kind', type: 'nominal', title: 'kind', scale: { domain: ['searched', 'baseline'], range: ['circle', 'square'] } },
+          color: { field: 'series', type: 'nominal', title: 'run', scale: { scheme: 'tableau10' }, legend: { labelLimit: 320 } },
         },
       },
       { data: { values: rows }, mark: { type: 'text', dx: 6, dy: -8, align: 'left', fontSize: 10 }, encoding: { x: xs, y: ys, text: { field: 'label' } } },
