@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComputeUnit } from '../hw/platform.js';
 import type { ConvLayerSpec } from '../models/spec.js';
+import { pactConstants } from '../quant/quantizers.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import type { LoadedRun } from './load.js';
 
@@ -15,11 +16,7 @@ const LN2 = Math.LN2;
 interface ActivationQuant { bits: number; clip: number; scale: number; clipEffective: number }
 
 function activation(clip: tf.Tensor, bits: number): ActivationQuant {
-  return tf.tidy(() => {
-    const levels = 2 ** bits - 1;
-    const s = tf.pow(2, tf.floor(tf.div(tf.log(tf.div(levels, clip)), LN2)));
-    return { bits, clip: clip.dataSync()[0]!, scale: s.dataSync()[0]!, clipEffective: tf.div(levels, s).dataSync()[0]! };
-  });
+  return { bits, clip: clip.dataSync()[0]!, ...pactConstants(clip, bits) };
 }
 
 /** Output channel axis of a weight tensor: last, except depthwise [k, k, C, 1]. */

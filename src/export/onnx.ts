@@ -11,7 +11,8 @@
 import onnxProto from 'onnx-proto';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComputeUnit } from '../hw/platform.js';
-import type { ConvLayerSpec } from '../models/spec.js';
+import { walkModel, type ConvLayerSpec } from '../models/spec.js';
+import { pactConstants } from '../quant/quantizers.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { LoadedRun } from './load.js';
 
@@ -51,11 +52,7 @@ function pads(l: ConvLayerSpec): number[] {
 }
 
 function actQuant(g: OnnxGraph, prefix: string, x: string, clip: tf.Tensor, bits: number): string {
-  const { s, aEff } = tf.tidy(() => {
-    const levels = 2 ** bits - 1;
-    const sc = tf.pow(2, tf.floor(tf.div(tf.log(tf.div(levels, clip)), Math.LN2)));
-    return { s: sc.dataSync()[0]!, aEff: tf.div(levels, sc).dataSync()[0]! };
-  });
+  const { scale: s, clipEffective: aEff } = pactConstants(clip, bits);
   const clipN = g.init(`${prefix}.clip`, Float32Array.of(aEff), []);
   const scale = g.init(`${prefix}.scale`, Float32Array.of(s), []);
   const r = g.node('Relu', [g.node('Min', [x, clipN])]);
@@ -120,14 +117,10 @@ function partConv(g: OnnxGraph, run: LoadedRun, l: ConvLayerSpec, cu: ComputeUni
 export async function exportOnnx(run: LoadedRun, file: string): Promise<{ nodes: number; initializers: number }> {
   const { spec, platform, model, assignment, plans } = run;
   const g = new OnnxGraph();
-  const out = new Map<string, string>([['input', g.node('Transpose', ['input'], [ints('perm', [0, 3, 1, 2])], 'input_nchw')]]);
-  const index = new Map(spec.layers.map((l, k) => [l.name, k]));
-  const adds = new Map(spec.adds.map((a) => [a.name, a]));
-  for (const node of spec.order) {
-    const k = index.get(node);
-    if (k !== undefined) {
-      const l = spec.layers[k]!;
-      let x = out.get(l.input)!;
+  const nchw = g.node('Transpose', ['input'], [ints('perm', [0, 3, 1, 2])], 'input_nchw');
+  const last = walkModel<string>(spec, nchw, {
+    layer: (l, k, input) => {
+      let x = input;
       const bits = model.activationBits(k);
       if (bits !== null) x = actQuant(g, `${l.name}.act`, x, model.params.get(`${l.name}.act`), bits);
       const plan = plans[k]!;
@@ -148,19 +141,12 @@ export async function exportOnnx(run: LoadedRun, file: string): Promise<{ nodes:
         order.forEach((c, i) => { inverse[c] = i; });
         y = g.node('Gather', [y, g.init(`${l.name}.channel_order`, BigInt64Array.from(inverse.map(BigInt)), [inverse.length])], [int('axis', 1)], `${l.name}.ordered`);
       }
-      out.set(l.name, l.relu ? g.node('Relu', [y], [], `${l.name}.relu`) : y);
-      continue;
-    }
-    const a = adds.get(node);
-    if (a) {
-      const s = g.node('Relu', [g.node('Add', [out.get(a.a)!, out.get(a.b)!])]);
-      out.set(node, actQuant(g, `${a.name}.act`, s, model.params.get(`${a.name}.act`), model.options.addBits ?? 7));
-      continue;
-    }
-    if (node === spec.pool.name) { out.set(node, g.node('GlobalAveragePool', [out.get(spec.pool.input)!], [], 'pool')); continue; }
-    throw new Error(`unknown node ${node}`);
-  }
-  g.node('Flatten', [out.get(spec.order[spec.order.length - 1]!)!], [int('axis', 1)], 'logits');
+      return l.relu ? g.node('Relu', [y], [], `${l.name}.relu`) : y;
+    },
+    add: (a, u, v) => actQuant(g, `${a.name}.act`, g.node('Relu', [g.node('Add', [u, v])]), model.params.get(`${a.name}.act`), model.options.addBits ?? 7),
+    pool: (x) => g.node('GlobalAveragePool', [x], [], 'pool'),
+  });
+  g.node('Flatten', [last], [int('axis', 1)], 'logits');
   const [h, w, c] = spec.inputShape;
   const valueInfo = (name: string, dims: (number | string)[]) => onnx.ValueInfoProto.create({
     name, type: onnx.TypeProto.create({

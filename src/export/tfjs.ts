@@ -10,7 +10,8 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { ConvLayerSpec } from '../models/spec.js';
+import { walkModel, type ConvLayerSpec } from '../models/spec.js';
+import { pactConstants } from '../quant/quantizers.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import type { LoadedRun } from './load.js';
@@ -42,17 +43,8 @@ class Graph {
   }
 }
 
-/** Scale and clip of the PACT quantizer exactly as pactQuant computes them (float32). */
-function pactConstants(clip: tf.Tensor, bits: number): { s: number; aEff: number } {
-  return tf.tidy(() => {
-    const levels = 2 ** bits - 1;
-    const s = tf.pow(2, tf.floor(tf.div(tf.log(tf.div(levels, clip)), Math.LN2)));
-    return { s: s.dataSync()[0]!, aEff: tf.div(levels, s).dataSync()[0]! };
-  });
-}
-
 function actQuant(g: Graph, prefix: string, x: string, clip: tf.Tensor, bits: number): string {
-  const { s, aEff } = pactConstants(clip, bits);
+  const { scale: s, clipEffective: aEff } = pactConstants(clip, bits);
   const a = g.op(`${prefix}/min`, 'Minimum', [x, g.scalar(`${prefix}/clip`, aEff)]);
   const r = g.op(`${prefix}/relu`, 'Relu', [a]);
   const sc = g.scalar(`${prefix}/scale`, s);
@@ -82,14 +74,9 @@ export async function exportTfjs(run: LoadedRun, outDir: string): Promise<TfjsEx
     name: 'input', op: 'Placeholder', input: [],
     attr: { dtype: T_FLOAT, shape: { shape: { dim: [{ size: '-1' }, { size: String(h) }, { size: String(w) }, { size: String(c) }] } } },
   });
-  const out = new Map<string, string>([['input', 'input']]);
-  const index = new Map(spec.layers.map((l, k) => [l.name, k]));
-  const adds = new Map(spec.adds.map((a) => [a.name, a]));
-  for (const node of spec.order) {
-    const k = index.get(node);
-    if (k !== undefined) {
-      const l = spec.layers[k]!;
-      let x = out.get(l.input)!;
+  const last = walkModel<string>(spec, 'input', {
+    layer: (l, k, input) => {
+      let x = input;
       const bits = model.activationBits(k);
       if (bits !== null) x = actQuant(g, `${l.name}/act`, x, model.params.get(`${l.name}.act`), bits);
       const m = model.materialise(k);
@@ -100,36 +87,28 @@ export async function exportTfjs(run: LoadedRun, outDir: string): Promise<TfjsEx
           const y = g.op(`${l.name}/matmul`, 'MatMul', [flat, wn], { transpose_a: { b: false }, transpose_b: { b: false } });
           const yb = g.op(`${l.name}/add`, 'AddV2', [y, g.constant(`${l.name}/bias`, m.b.dataSync() as Float32Array, [l.cout])]);
           const y4 = g.op(`${l.name}/to4d`, 'Reshape', [yb, g.constant(`${l.name}/out_shape`, Int32Array.of(-1, 1, 1, l.cout), [4])]);
-          out.set(l.name, l.relu ? g.op(`${l.name}/relu`, 'Relu', [y4]) : y4);
-        } else if (m.conv) {
+          return l.relu ? g.op(`${l.name}/relu`, 'Relu', [y4]) : y4;
+        }
+        if (m.conv) {
           const yd = conv(g, `${l.name}/dw`, l, x, m.w, m.b, true);
           const yc = conv(g, `${l.name}/conv`, l, x, m.conv.w, m.conv.b, false);
           const mask = m.conv.mask.dataSync() as Float32Array;
           const inv = Float32Array.from(mask, (v) => 1 - v);
           const a = g.op(`${l.name}/mix_conv`, 'Mul', [yc, g.constant(`${l.name}/mask`, Float32Array.from(mask), [l.cout])]);
           const bb = g.op(`${l.name}/mix_dw`, 'Mul', [yd, g.constant(`${l.name}/mask_dw`, inv, [l.cout])]);
-          out.set(l.name, g.op(`${l.name}/mix`, 'AddV2', [a, bb]));
-        } else {
-          out.set(l.name, conv(g, l.name, l, x, m.w, m.b, l.kind === 'depthwise'));
+          return g.op(`${l.name}/mix`, 'AddV2', [a, bb]);
         }
+        return conv(g, l.name, l, x, m.w, m.b, l.kind === 'depthwise');
       } finally {
         tf.dispose([m.w, m.b, ...(m.conv ? [m.conv.w, m.conv.b, m.conv.mask] : [])]);
       }
-      continue;
-    }
-    const a = adds.get(node);
-    if (a) {
-      const s = g.op(`${a.name}/relu`, 'Relu', [g.op(`${a.name}/sum`, 'AddV2', [out.get(a.a)!, out.get(a.b)!])]);
-      out.set(node, actQuant(g, `${a.name}/act`, s, model.params.get(`${a.name}.act`), model.options.addBits ?? 7));
-      continue;
-    }
-    if (node === spec.pool.name) {
-      out.set(node, g.op('pool', 'Mean', [out.get(spec.pool.input)!, g.constant('pool/axes', Int32Array.of(1, 2), [2])], { keep_dims: { b: true }, Tidx: { type: 'DT_INT32' } }));
-      continue;
-    }
-    throw new Error(`unknown node ${node}`);
-  }
-  const last = out.get(spec.order[spec.order.length - 1]!)!;
+    },
+    add: (a, u, v) => {
+      const s = g.op(`${a.name}/relu`, 'Relu', [g.op(`${a.name}/sum`, 'AddV2', [u, v])]);
+      return actQuant(g, `${a.name}/act`, s, model.params.get(`${a.name}.act`), model.options.addBits ?? 7);
+    },
+    pool: (x) => g.op('pool', 'Mean', [x, g.constant('pool/axes', Int32Array.of(1, 2), [2])], { keep_dims: { b: true }, Tidx: { type: 'DT_INT32' } }),
+  });
   g.op('logits', 'Reshape', [last, g.constant('logits/shape', Int32Array.of(-1, spec.numClasses), [2])]);
 
   const bytes = Buffer.concat(g.weights.map((e) => Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength)));

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { batchNormTrain } from './batchnorm.js';
 import type { ParamStore } from './params.js';
-import type { ConvLayerSpec, ModelSpec } from './spec.js';
+import { walkModel, type ConvLayerSpec, type ModelSpec } from './spec.js';
 
 export interface ForwardOptions {
   training: boolean;
@@ -67,20 +67,10 @@ function normAct(l: ConvLayerSpec, prefix: string, p: ParamStore, y0: tf.Tensor4
 
 /** Logits [B, numClasses]. Call inside tf.tidy / variableGrads. */
 export function forward(spec: ModelSpec, p: ParamStore, x: tf.Tensor4D, opt: ForwardOptions): tf.Tensor2D {
-  const values = new Map<string, tf.Tensor4D>([['input', x]]);
-  const layers = new Map(spec.layers.map((l) => [l.name, l]));
-  const adds = new Map(spec.adds.map((a) => [a.name, a]));
-  for (const node of spec.order) {
-    const l = layers.get(node);
-    if (l) { values.set(node, convLayer(l, p, values.get(l.input)!, opt)); continue; }
-    const a = adds.get(node);
-    if (a) { values.set(node, tf.relu(tf.add(values.get(a.a)!, values.get(a.b)!)) as tf.Tensor4D); continue; }
-    if (node === spec.pool.name) {
-      values.set(node, tf.mean(values.get(spec.pool.input)!, [1, 2], true) as tf.Tensor4D);
-      continue;
-    }
-    throw new Error(`model ${spec.name}: unknown node '${node}'`);
-  }
-  const out = values.get(spec.order[spec.order.length - 1])!;
+  const out = walkModel<tf.Tensor4D>(spec, x, {
+    layer: (l, _k, input) => convLayer(l, p, input, opt),
+    add: (_a, a, b) => tf.relu(tf.add(a, b)) as tf.Tensor4D,
+    pool: (input) => tf.mean(input, [1, 2], true) as tf.Tensor4D,
+  });
   return tf.reshape(out, [x.shape[0], spec.numClasses]);
 }

@@ -110,3 +110,31 @@ export class SpecBuilder {
     };
   }
 }
+
+/**
+ * Walks a model's DAG in order: every layer, residual add and the pool is computed from
+ * the values of its inputs by the given handlers; returns the value of the last node.
+ * Forward passes (float, searchable) and exporters all walk the graph this way.
+ */
+export function walkModel<T>(spec: ModelSpec, input: T, h: {
+  layer(l: ConvLayerSpec, index: number, x: T): T;
+  add(a: ModelSpec['adds'][number], x: T, y: T): T;
+  pool(x: T): T;
+}): T {
+  const values = new Map<string, T>([['input', input]]);
+  const index = new Map(spec.layers.map((l, k) => [l.name, k]));
+  const adds = new Map(spec.adds.map((a) => [a.name, a]));
+  const get = (n: string): T => {
+    if (!values.has(n)) throw new Error(`model ${spec.name}: '${n}' used before it is computed`);
+    return values.get(n)!;
+  };
+  for (const node of spec.order) {
+    const k = index.get(node);
+    if (k !== undefined) { const l = spec.layers[k]!; values.set(node, h.layer(l, k, get(l.input))); continue; }
+    const a = adds.get(node);
+    if (a) { values.set(node, h.add(a, get(a.a), get(a.b))); continue; }
+    if (node === spec.pool.name) { values.set(node, h.pool(get(spec.pool.input))); continue; }
+    throw new Error(`model ${spec.name}: unknown node '${node}'`);
+  }
+  return get(spec.order[spec.order.length - 1]!);
+}

@@ -11,6 +11,15 @@ const pow2Floor = (x: tf.Tensor) => tf.pow(2, tf.floor(tf.div(tf.log(x), LN2)));
 /** 2^ceil(log2 x), elementwise. */
 const pow2Ceil = (x: tf.Tensor) => tf.pow(2, tf.ceil(tf.div(tf.log(x), LN2)));
 
+/** The scale s and effective clip a' = (2^bits − 1)/s of the PACT quantizer, as numbers (export). */
+export function pactConstants(clip: tf.Tensor, bits: number): { scale: number; clipEffective: number } {
+  return tf.tidy(() => {
+    const levels = 2 ** bits - 1;
+    const s = pow2Floor(tf.div(levels, clip));
+    return { scale: s.dataSync()[0]!, clipEffective: tf.div(levels, s).dataSync()[0]! } as unknown as tf.TensorContainer;
+  }) as unknown as { scale: number; clipEffective: number };
+}
+
 type Fn2 = (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 const grad2 = (f: (a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] }) =>
   tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as Fn2;

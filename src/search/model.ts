@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayerPlan } from '../hw/cost.js';
 import type { ComputeUnit, Platform } from '../hw/platform.js';
 import { ParamStore } from '../models/params.js';
-import type { ConvLayerSpec, ModelSpec } from '../models/spec.js';
+import { walkModel, type ConvLayerSpec, type ModelSpec } from '../models/spec.js';
 import {
   biasQuant, initPow2Scale, pactQuant, pow2WeightQuant, ternaryWeightQuant,
 } from '../quant/quantizers.js';
@@ -248,29 +248,15 @@ export class SearchModel {
    * counts when the mapping is fixed). Call inside tf.tidy / variableGrads.
    */
   forward(x: tf.Tensor4D, temperature = 1): { logits: tf.Tensor2D; counts: tf.Tensor2D } {
-    const values = new Map<string, tf.Tensor4D>([['input', x]]);
-    const index = new Map(this.spec.layers.map((l, k) => [l.name, k]));
-    const adds = new Map(this.spec.adds.map((a) => [a.name, a]));
     const counts: tf.Tensor1D[] = [];
-    for (const node of this.spec.order) {
-      const k = index.get(node);
-      if (k !== undefined) { values.set(node, this.layer(k, values.get(this.spec.layers[k]!.input)!, temperature, counts)); continue; }
-      const a = adds.get(node);
-      if (a) {
-        // The sum (≥ 0 after ReLU) goes through one 7-bit PACT quantizer shared by both
-        // operands; quantizing the signed conv operand with an unsigned PACT would drop
-        // its negative part.
-        const s = tf.relu(tf.add(values.get(a.a)!, values.get(a.b)!));
-        values.set(node, pactQuant(s, this.params.get(`${a.name}.act`), this.options.addBits ?? 7) as tf.Tensor4D);
-        continue;
-      }
-      if (node === this.spec.pool.name) {
-        values.set(node, tf.mean(values.get(this.spec.pool.input)!, [1, 2], true) as tf.Tensor4D);
-        continue;
-      }
-      throw new Error(`model ${this.spec.name}: unknown node '${node}'`);
-    }
-    const out = values.get(this.spec.order[this.spec.order.length - 1]!)!;
+    const out = walkModel<tf.Tensor4D>(this.spec, x, {
+      layer: (_l, k, input) => this.layer(k, input, temperature, counts),
+      // The sum (≥ 0 after ReLU) goes through one 7-bit PACT quantizer shared by both
+      // operands; quantizing the signed conv operand with an unsigned PACT would drop
+      // its negative part.
+      add: (a, u, v) => pactQuant(tf.relu(tf.add(u, v)), this.params.get(`${a.name}.act`), this.options.addBits ?? 7) as tf.Tensor4D,
+      pool: (input) => tf.mean(input, [1, 2], true) as tf.Tensor4D,
+    });
     return { logits: tf.reshape(out, [x.shape[0], this.spec.numClasses]), counts: tf.stack(counts, 1) as tf.Tensor2D };
   }
 

@@ -294,32 +294,11 @@ export class Run {
       const T = Math.exp(-s.temperatureDecay * epoch);
       sgdW.options.lr = stepLr(s.lrWeights, epoch, E, this.cfg.lrSteps);
       const t0 = performance.now();
-      let loss = 0, correct = 0, seen = 0;
-      for (const b of this.batches(epoch)) {
-        try {
-          const r = tf.tidy(() => {
-            let logits: tf.Tensor2D | null = null;
-            const { value, grads } = tf.variableGrads(() => {
-              const out = model.forward(b.x, T);
-              logits = tf.keep(out.logits);
-              const c = soft.evaluate(out.counts);
-              const cost = this.cfg.target === 'latency' ? c.latency : c.energy;
-              return tf.add(crossEntropy(out.logits, b.y), tf.mul(cost, this.cfg.lambda / costRef)) as tf.Scalar;
-            }, vars);
-            const lv = value.dataSync()[0]!;
-            if (!Number.isFinite(lv)) throw new NonFiniteLossError(lv);
-            sgdW.apply(weights, grads); adam.apply(alpha, grads); sgdQ.apply(quant, grads);
-            const k = countCorrect(logits!, b.y);
-            (logits as tf.Tensor | null)?.dispose();
-            return { loss: lv, correct: k };
-          });
-          model.clampQuantParams();
-          loss += r.loss * b.size; correct += r.correct; seen += b.size;
-        } catch (e) {
-          throw this.diverged(e, 'search', epoch);
-        } finally { tf.dispose([b.x, b.y]); }
-        bar?.increment(1, { loss: (loss / seen).toFixed(3), acc: (correct / seen).toFixed(3), epoch: epoch + 1 });
-      }
+      const { loss, correct, seen } = this.networkEpoch('search', epoch, model, vars, T, bar, (out, y) => {
+        const c = soft.evaluate(out.counts);
+        const cost = this.cfg.target === 'latency' ? c.latency : c.energy;
+        return tf.add(crossEntropy(out.logits, y), tf.mul(cost, this.cfg.lambda / costRef)) as tf.Scalar;
+      }, (grads) => { sgdW.apply(weights, grads); adam.apply(alpha, grads); sgdQ.apply(quant, grads); });
       const valAccuracy = this.evalSearch(model, T);
       const expected = tf.tidy(() => {
         const c = soft.evaluate(model.softCounts(T));
@@ -405,29 +384,9 @@ export class Run {
     for (let epoch = this.state.epoch; epoch < E; epoch++) {
       sgdW.options.lr = stepLr(f.lr, epoch, E, this.cfg.lrSteps);
       const t0 = performance.now();
-      let loss = 0, correct = 0, seen = 0;
-      for (const b of this.batches(epoch)) {
-        try {
-          const r = tf.tidy(() => {
-            let logits: tf.Tensor2D | null = null;
-            const { value, grads } = tf.variableGrads(() => {
-              logits = tf.keep(model.forward(b.x).logits);
-              return crossEntropy(logits, b.y);
-            }, vars);
-            const lv = value.dataSync()[0]!;
-            if (!Number.isFinite(lv)) throw new NonFiniteLossError(lv);
-            sgdW.apply(weights, grads); sgdQ.apply(quant, grads);
-            const k = countCorrect(logits!, b.y);
-            (logits as tf.Tensor | null)?.dispose();
-            return { loss: lv, correct: k };
-          });
-          model.clampQuantParams();
-          loss += r.loss * b.size; correct += r.correct; seen += b.size;
-        } catch (e) {
-          throw this.diverged(e, 'finetune', epoch);
-        } finally { tf.dispose([b.x, b.y]); }
-        bar?.increment(1, { loss: (loss / seen).toFixed(3), acc: (correct / seen).toFixed(3), epoch: epoch + 1 });
-      }
+      const { loss, correct, seen } = this.networkEpoch('finetune', epoch, model, vars, 1, bar,
+        (out, y) => crossEntropy(out.logits, y),
+        (grads) => { sgdW.apply(weights, grads); sgdQ.apply(quant, grads); });
       const valAccuracy = this.evalSearch(model, 1);
       const rec = this.record('finetune', epoch, loss / seen, correct / seen, valAccuracy, t0, seen, null, null, this.state.assignment, model, fixedCost);
       await this.endEpoch(rec, model.params.trainable, { sgd: sgdW, sgdq: sgdQ }, model.params);
@@ -435,6 +394,42 @@ export class Run {
     bar?.stop();
     sgdW.dispose(); sgdQ.dispose();
     await this.restoreBest(model);
+  }
+
+  /**
+   * One epoch of the searchable network (search or fine-tune): per batch, the gradient of
+   * `lossOf` w.r.t. `vars`, handed to `apply` (the phase's optimisers); quantizer scales
+   * are kept positive. Returns summed loss, correct predictions and images seen.
+   */
+  private networkEpoch(phase: 'search' | 'finetune', epoch: number, model: SearchModel, vars: tf.Variable[], T: number,
+    bar: cliProgress.SingleBar | null,
+    lossOf: (out: { logits: tf.Tensor2D; counts: tf.Tensor2D }, y: tf.Tensor1D) => tf.Scalar,
+    apply: (grads: Record<string, tf.Tensor>) => void): { loss: number; correct: number; seen: number } {
+    let loss = 0, correct = 0, seen = 0;
+    for (const b of this.batches(epoch)) {
+      try {
+        const r = tf.tidy(() => {
+          let logits: tf.Tensor2D | null = null;
+          const { value, grads } = tf.variableGrads(() => {
+            const out = model.forward(b.x, T);
+            logits = tf.keep(out.logits);
+            return lossOf(out, b.y);
+          }, vars);
+          const lv = value.dataSync()[0]!;
+          if (!Number.isFinite(lv)) throw new NonFiniteLossError(lv);
+          apply(grads);
+          const k = countCorrect(logits!, b.y);
+          (logits as tf.Tensor | null)?.dispose();
+          return { loss: lv, correct: k };
+        });
+        model.clampQuantParams();
+        loss += r.loss * b.size; correct += r.correct; seen += b.size;
+      } catch (e) {
+        throw this.diverged(e, phase, epoch);
+      } finally { tf.dispose([b.x, b.y]); }
+      bar?.increment(1, { loss: (loss / seen).toFixed(3), acc: (correct / seen).toFixed(3), epoch: epoch + 1 });
+    }
+    return { loss, correct, seen };
   }
 
   private async load(file: string, model: SearchModel): Promise<void> {
