@@ -1,18 +1,18 @@
 /** `hetsplit bench` (npm run bench): training throughput, not a test. */
 import type { CommandModule } from 'yargs';
-import { benchMeta, benchModel, profileStep, type BenchCase } from '../train/bench.js';
+import { BENCH_CASES, benchCase, benchMeta, profileStep, type BenchCase } from '../train/bench.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { startEngine, type GlobalArgs } from './common.js';
 
 interface BenchArgs extends GlobalArgs {
-  models: string[]; batch: number; warmup: number; steps: number; profile: boolean; out: string;
+  cases: string[]; batch: number; warmup: number; steps: number; profile: boolean; out: string;
 }
 
 export const benchCommand: CommandModule<GlobalArgs, BenchArgs> = {
   command: 'bench',
   describe: 'measure training and forward img/s (median of timed steps after warm-up)',
   builder: (y) => y
-    .option('models', { type: 'array', string: true, default: ['resnet20'], describe: 'float models to time' })
+    .option('cases', { type: 'array', string: true, default: [...BENCH_CASES], describe: 'float-<model> or <platform>-search-<model>' })
     .option('batch', { type: 'number', default: 128 })
     .option('warmup', { type: 'number', default: 2 })
     .option('steps', { type: 'number', default: 5 })
@@ -22,14 +22,14 @@ export const benchCommand: CommandModule<GlobalArgs, BenchArgs> = {
     await startEngine(args);
     const cases: BenchCase[] = [];
     let peakRss = 0;
-    for (const model of args.models) {
-      const c = benchModel(model, args.batch, args.warmup, args.steps, (i, n) => {
+    for (const model of args.cases) {
+      const c = benchCase(model, args.batch, args.warmup, args.steps, (i, n) => {
         peakRss = Math.max(peakRss, process.memoryUsage().rss);
         process.stderr.write(`\r${model}: step ${i}/${n}`);
       });
       process.stderr.write('\n');
       cases.push(c);
-      console.log(`${c.name.padEnd(22)} train ${c.trainImgPerSec.toFixed(1).padStart(7)} img/s (median step ${c.trainStepMsMedian.toFixed(0)} ms) | forward ${c.forwardImgPerSec.toFixed(1).padStart(7)} img/s | tensors flat: ${c.numTensorsStable}`);
+      console.log(`${c.name.padEnd(28)} train ${c.trainImgPerSec.toFixed(1).padStart(7)} img/s (median step ${c.trainStepMsMedian.toFixed(0)} ms) | forward ${c.forwardImgPerSec.toFixed(1).padStart(7)} img/s | tensors flat: ${c.numTensorsStable}`);
       if (args.profile) {
         const p = await profileStep(model, args.batch);
         console.log(`per-kernel time of one ${model} step (${p.totalMs.toFixed(0)} ms wall; 'forward' wraps our custom-gradient ops and includes their inner kernels):`);

@@ -1,5 +1,5 @@
 /**
- * Training-throughput benchmark: float models at CIFAR geometry on random data.
+ * Training-throughput benchmark: float and search steps at CIFAR geometry on random data.
  * Reports the median of timed steps after warm-up, forward img/s, threads and RSS.
  */
 import os from 'node:os';
@@ -9,6 +9,15 @@ import { forward } from '../models/forward.js';
 import { initParams } from '../models/params.js';
 import { Rng } from '../models/rng.js';
 import { buildModel } from '../models/zoo.js';
+import { planLayers, referenceCost } from '../hw/cost.js';
+import { loadPlatform } from '../hw/platform.js';
+import { SoftCost } from '../hw/soft.js';
+import { geometry } from '../models/spec.js';
+import { SearchModel } from '../search/model.js';
+import { UserError } from '../util/errors.js';
+import { Adam } from './adam.js';
+import { crossEntropy } from './loss.js';
+import { networkStep } from './run.js';
 import { Sgd } from './sgd.js';
 import { trainStep } from './step.js';
 
@@ -49,20 +58,54 @@ export function randomBatch(batch: number, numClasses: number, seed: number): { 
   return { x: tf.tensor4d(xs, [batch, 32, 32, 3]), y: tf.tensor1d(ys) };
 }
 
-/** A fixed model, optimiser and random batch for timing; `dispose` frees all of it. */
-function benchSetup(model: string, batch: number) {
-  const spec = buildModel(model);
-  const params = initParams(spec, 1);
-  const opt = new Sgd({ lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
+export const BENCH_CASES = ['float-resnet20', 'diana-search-resnet20', 'darkside-search-mobilenetv1'] as const;
+
+/**
+ * A fixed model, optimiser(s) and random batch for timing; `dispose` frees all of it.
+ * Cases: `float-<model>` (plain training step with BatchNorm) and
+ * `<platform>-search-<model>` (search step: quantizers, soft mapping, soft cost, three
+ * optimisers, as the search phase runs it).
+ */
+function benchSetup(name: string, batch: number): { step: () => void; forward: () => void; dispose: () => void } {
+  const m = /^(float|([a-z0-9-]+)-search)-([a-z0-9]+)$/.exec(name);
+  if (!m) throw new UserError(`unknown bench case '${name}' (expected float-<model> or <platform>-search-<model>, e.g. ${BENCH_CASES.join(', ')})`);
+  const spec = buildModel(m[3]!);
   const { x, y } = randomBatch(batch, spec.numClasses, 2);
-  const step = () => trainStep(spec, params, opt, x, y);
-  const dispose = () => { tf.dispose([x, y]); opt.dispose(); params.dispose(); };
-  return { spec, params, x, step, dispose };
+  if (m[1] === 'float') {
+    const params = initParams(spec, 1);
+    const opt = new Sgd({ lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
+    return {
+      step: () => { trainStep(spec, params, opt, x, y); },
+      forward: () => { tf.tidy(() => forward(spec, params, x, { training: false }).dataSync()); },
+      dispose: () => { tf.dispose([x, y]); opt.dispose(); params.dispose(); },
+    };
+  }
+  const platform = loadPlatform(m[2]!);
+  const plans = planLayers(platform, geometry(spec), spec.name);
+  const split = new Set(plans.filter((p) => p.mode === 'conv-vs-depthwise' && p.searchable).map((p) => p.layer.name));
+  const float = initParams(spec, 1, split);
+  const model = SearchModel.fromFloat(spec, float, platform, plans);
+  float.dispose();
+  const soft = new SoftCost(platform, plans);
+  const costRef = referenceCost(platform, plans, 'energy').value;
+  const sgdW = new Sgd({ lr: 1e-3, momentum: 0.9, weightDecay: 1e-4 });
+  const sgdQ = new Sgd({ lr: 1e-5, momentum: 0, weightDecay: 0 });
+  const adam = new Adam({ lr: 1e-3 });
+  const weights = model.group('weights'), alpha = model.group('alpha'), quant = model.group('quant');
+  const vars = [...weights.values(), ...alpha.values(), ...quant.values()];
+  return {
+    step: () => {
+      networkStep(model, vars, 1, x, y, (out, yy) => tf.add(crossEntropy(out.logits, yy), tf.mul(soft.evaluate(out.counts).energy, 0.5 / costRef)) as tf.Scalar,
+        (grads) => { sgdW.apply(weights, grads); adam.apply(alpha, grads); sgdQ.apply(quant, grads); });
+    },
+    forward: () => { tf.tidy(() => model.forward(x, 1).logits.dataSync()); },
+    dispose: () => { tf.dispose([x, y]); sgdW.dispose(); sgdQ.dispose(); adam.dispose(); soft.dispose(); model.dispose(); },
+  };
 }
 
-export function benchModel(model: string, batch: number, warmup: number, steps: number,
+export function benchCase(name: string, batch: number, warmup: number, steps: number,
   onStep?: (i: number, n: number) => void): BenchCase {
-  const { spec, params, x, step, dispose } = benchSetup(model, batch);
+  const { step, forward: fwdOnce, dispose } = benchSetup(name, batch);
   const times: number[] = [];
   let tensorsAfterWarmup = -1;
   for (let i = 0; i < warmup + steps; i++) {
@@ -77,13 +120,13 @@ export function benchModel(model: string, batch: number, warmup: number, steps: 
   const fwd: number[] = [];
   for (let i = 0; i < 4; i++) {
     const t0 = performance.now();
-    tf.tidy(() => forward(spec, params, x, { training: false }).dataSync());
+    fwdOnce();
     fwd.push(performance.now() - t0);
   }
   dispose();
   const med = median(times);
   return {
-    name: `float-${model}`, model, batch,
+    name, model: name.split('-').pop()!, batch,
     trainImgPerSec: (batch * 1000) / med, trainStepMsMedian: med, trainStepMs: times,
     forwardImgPerSec: (batch * 1000) / median(fwd.slice(1)), numTensorsStable: stable,
   };
@@ -101,8 +144,8 @@ export function benchMeta(): Omit<BenchResult, 'cases' | 'peakRssMB'> {
 export interface KernelRow { kernel: string; calls: number; ms: number }
 
 /** Per-kernel wall time of one training step (after one warm-up step). */
-export async function profileStep(model: string, batch: number): Promise<{ totalMs: number; rows: KernelRow[] }> {
-  const { step, dispose } = benchSetup(model, batch);
+export async function profileStep(name: string, batch: number): Promise<{ totalMs: number; rows: KernelRow[] }> {
+  const { step, dispose } = benchSetup(name, batch);
   step();
   const t0 = performance.now();
   const info = await tf.profile(() => { step(); });

@@ -408,21 +408,7 @@ export class Run {
     let loss = 0, correct = 0, seen = 0;
     for (const b of this.batches(epoch)) {
       try {
-        const r = tf.tidy(() => {
-          let logits: tf.Tensor2D | null = null;
-          const { value, grads } = tf.variableGrads(() => {
-            const out = model.forward(b.x, T);
-            logits = tf.keep(out.logits);
-            return lossOf(out, b.y);
-          }, vars);
-          const lv = value.dataSync()[0]!;
-          if (!Number.isFinite(lv)) throw new NonFiniteLossError(lv);
-          apply(grads);
-          const k = countCorrect(logits!, b.y);
-          (logits as tf.Tensor | null)?.dispose();
-          return { loss: lv, correct: k };
-        });
-        model.clampQuantParams();
+        const r = networkStep(model, vars, T, b.x, b.y, lossOf, apply);
         loss += r.loss * b.size; correct += r.correct; seen += b.size;
       } catch (e) {
         throw this.diverged(e, phase, epoch);
@@ -598,6 +584,31 @@ export class Run {
     bar.start(todo, 0, { loss: '-', acc: '-', epoch: this.state.epoch + 1 });
     return bar;
   }
+}
+
+/**
+ * One optimisation step of a searchable network: gradient of `lossOf` w.r.t. `vars`,
+ * handed to `apply` (the phase's optimisers); quantizer scales kept positive.
+ */
+export function networkStep(model: SearchModel, vars: tf.Variable[], T: number, x: tf.Tensor4D, y: tf.Tensor1D,
+  lossOf: (out: { logits: tf.Tensor2D; counts: tf.Tensor2D }, y: tf.Tensor1D) => tf.Scalar,
+  apply: (grads: Record<string, tf.Tensor>) => void): { loss: number; correct: number } {
+  const r = tf.tidy(() => {
+    let logits: tf.Tensor2D | null = null;
+    const { value, grads } = tf.variableGrads(() => {
+      const out = model.forward(x, T);
+      logits = tf.keep(out.logits);
+      return lossOf(out, y);
+    }, vars);
+    const lv = value.dataSync()[0]!;
+    if (!Number.isFinite(lv)) throw new NonFiniteLossError(lv);
+    apply(grads);
+    const k = countCorrect(logits!, y);
+    (logits as tf.Tensor | null)?.dispose();
+    return { loss: lv, correct: k };
+  });
+  model.clampQuantParams();
+  return r;
 }
 
 function prefixed(prefix: string, m: Map<string, tf.Tensor>): Map<string, tf.Tensor> {
