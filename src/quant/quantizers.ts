@@ -4,6 +4,9 @@
  * tf.customGrad whose forward and gradient sit side by side.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { PACT, PACT_GRAD, pactScale, registerFusedKernels } from '../backend/fused/pact.js';
+
+registerFusedKernels();
 
 const LN2 = Math.LN2;
 /** 2^floor(log2 x), elementwise. */
@@ -13,11 +16,7 @@ const pow2Ceil = (x: tf.Tensor) => tf.pow(2, tf.ceil(tf.div(tf.log(x), LN2)));
 
 /** The scale s and effective clip a' = (2^bits − 1)/s of the PACT quantizer, as numbers (export). */
 export function pactConstants(clip: tf.Tensor, bits: number): { scale: number; clipEffective: number } {
-  return tf.tidy(() => {
-    const levels = 2 ** bits - 1;
-    const s = pow2Floor(tf.div(levels, clip));
-    return { scale: s.dataSync()[0]!, clipEffective: tf.div(levels, s).dataSync()[0]! } as unknown as tf.TensorContainer;
-  }) as unknown as { scale: number; clipEffective: number };
+  return pactScale(clip.dataSync()[0]!, bits);
 }
 
 type Fn2 = (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
@@ -39,18 +38,32 @@ function sumTo(t: tf.Tensor, shape: number[]): tf.Tensor {
  *   s = (2^bits − 1)/a rounded DOWN to a power of two, a' = (2^bits − 1)/s,
  *   y = floor(s·clamp(x, 0, a'))/s.
  * Gradients: dy/dx = 1 on 0 < x < a', else 0; dy/da = Σ dy where x ≥ a' (PACT).
+ * On 'wasm' and 'cpu' it runs as one fused kernel each way (src/backend/fused/pact.ts);
+ * elsewhere as TF.js ops. s and a' come from one definition (pactScale) either way.
  */
 export function pactQuant(x: tf.Tensor, clip: tf.Tensor, bits: number): tf.Tensor {
-  const levels = 2 ** bits - 1;
+  if (tf.getKernel(PACT, tf.getBackend()) && tf.getKernel(PACT_GRAD, tf.getBackend())) {
+    return grad2((xx, a, save) => {
+      save([xx, a]);
+      return {
+        value: tf.engine().runKernel(PACT, { x: xx, clip: a }, { bits }) as tf.Tensor,
+        gradFunc: (dy, [x0, a0]) => tf.engine().runKernel(PACT_GRAD, { dy, x: x0!, clip: a0! }, { bits }) as tf.Tensor[],
+      };
+    })(x, clip);
+  }
+  return pactQuantComposite(x, clip, bits);
+}
+
+/** PACT as TF.js ops (any backend); the fused kernels are tested against it. */
+export function pactQuantComposite(x: tf.Tensor, clip: tf.Tensor, bits: number): tf.Tensor {
+  const { scale, clipEffective } = pactScale(clip.dataSync()[0]!, bits);
   return grad2((xx, a, save) => {
-    const s = pow2Floor(tf.div(levels, a));
-    const aEff = tf.div(levels, s);
-    save([xx, aEff]);
+    save([xx]);
     return {
-      value: tf.div(tf.floor(tf.mul(tf.clipByValue(tf.minimum(xx, aEff), 0, Infinity), s)), s),
-      gradFunc: (dy, [x0, ae]) => {
-        const inside = tf.logicalAnd(tf.greater(x0!, 0), tf.less(x0!, ae!));
-        const above = tf.greaterEqual(x0!, ae!);
+      value: tf.div(tf.floor(tf.mul(tf.clipByValue(xx, 0, clipEffective), scale)), scale),
+      gradFunc: (dy, [x0]) => {
+        const inside = tf.logicalAnd(tf.greater(x0!, 0), tf.less(x0!, clipEffective));
+        const above = tf.greaterEqual(x0!, clipEffective);
         return [tf.where(inside, dy, tf.zerosLike(dy)), sumTo(tf.where(above, dy, tf.zerosLike(dy)), a.shape)];
       },
     };

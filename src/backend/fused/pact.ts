@@ -1,0 +1,100 @@
+/**
+ * Fused PACT activation quantizer kernels, registered for the 'wasm' and 'cpu' backends.
+ * The composite version costs ~14 elementwise passes per quantizer and step (min, clip,
+ * mul, floor, div; then greater, less, and, where, greaterEqual, where, zerosLike x2,
+ * sum); these are one pass forward and one pass backward over the backend's memory
+ * (WASM heap views / CPU typed arrays). Other backends (tfjs-node) use the composite ops.
+ *
+ *   HetsplitPact(x, clip; bits) -> y = floor(s·clamp(x, 0, a'))/s
+ *   HetsplitPactGrad(dy, x, clip; bits) -> [dx = dy on 0 < x < a' else 0, dclip = Σ dy on x ≥ a']
+ * with s = (2^bits − 1)/clip rounded down to a power of two and a' = (2^bits − 1)/s.
+ */
+import { registerKernel, type KernelConfig, type TensorInfo, type KernelBackend } from '@tensorflow/tfjs-core';
+
+export const PACT = 'HetsplitPact';
+export const PACT_GRAD = 'HetsplitPactGrad';
+
+/** s and a' for a clip value; the one definition every PACT path (and export) uses. */
+export function pactScale(clip: number, bits: number): { scale: number; clipEffective: number } {
+  const levels = 2 ** bits - 1;
+  const scale = 2 ** Math.floor(Math.log2(levels / clip));
+  return { scale, clipEffective: levels / scale };
+}
+
+interface Access {
+  read(info: TensorInfo): Float32Array;
+  output(shape: number[]): { info: TensorInfo; data: Float32Array };
+}
+
+function access(backend: KernelBackend, name: 'wasm' | 'cpu'): Access {
+  if (name === 'wasm') {
+    const b = backend as unknown as {
+      typedArrayFromHeap(i: TensorInfo): Float32Array;
+      makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+    };
+    return {
+      read: (i) => b.typedArrayFromHeap(i),
+      output: (shape) => { const info = b.makeOutput(shape, 'float32'); return { info, data: b.typedArrayFromHeap(info) }; },
+    };
+  }
+  const b = backend as unknown as {
+    data: { get(id: object): { values: Float32Array } };
+    makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+  };
+  return {
+    read: (i) => b.data.get(i.dataId).values,
+    output: (shape) => {
+      const data = new Float32Array(shape.reduce((a, c) => a * c, 1));
+      return { info: b.makeTensorInfo(shape, 'float32', data), data };
+    },
+  };
+}
+
+function configs(backendName: 'wasm' | 'cpu'): KernelConfig[] {
+  return [
+    {
+      kernelName: PACT, backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const io = access(backend as KernelBackend, backendName);
+        const { x, clip } = inputs as { x: TensorInfo; clip: TensorInfo };
+        const { scale: s, clipEffective: a } = pactScale(io.read(clip)[0]!, attrs!.bits as number);
+        const xs = io.read(x);
+        const out = io.output(x.shape);
+        const y = out.data;
+        for (let i = 0; i < xs.length; i++) {
+          const v = xs[i]!;
+          y[i] = Math.floor((v > 0 ? (v < a ? v : a) : 0) * s) / s;
+        }
+        return out.info;
+      },
+    },
+    {
+      kernelName: PACT_GRAD, backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const io = access(backend as KernelBackend, backendName);
+        const { dy, x, clip } = inputs as { dy: TensorInfo; x: TensorInfo; clip: TensorInfo };
+        const { clipEffective: a } = pactScale(io.read(clip)[0]!, attrs!.bits as number);
+        const xs = io.read(x), g = io.read(dy);
+        const out = io.output(x.shape);
+        const dx = out.data;
+        let above = 0;
+        for (let i = 0; i < xs.length; i++) {
+          const v = xs[i]!;
+          if (v > 0 && v < a) dx[i] = g[i]!;
+          else { dx[i] = 0; if (v >= a) above += g[i]!; }
+        }
+        const dclip = io.output(clip.shape);
+        dclip.data[0] = above;
+        return [out.info, dclip.info];
+      },
+    },
+  ];
+}
+
+let done = false;
+/** Idempotent. */
+export function registerFusedKernels(): void {
+  if (done) return;
+  for (const c of [...configs('wasm'), ...configs('cpu')]) registerKernel(c);
+  done = true;
+}
