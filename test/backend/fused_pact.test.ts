@@ -46,3 +46,24 @@ describe('fused PACT kernels (wasm and cpu) vs the composite TF.js ops on cpu', 
     });
   }
 });
+
+describe('fused PACT on WASM when an output allocation grows the heap', () => {
+  it('reads its inputs after allocating (views taken before a heap growth are detached)', async () => {
+    await useBackend('wasm');
+    // Large enough that allocating the outputs grows the WASM heap at least once.
+    const n = 3 * 2 ** 22;
+    const x = tf.tensor1d(data(n, 5)), dy = tf.tensor1d(data(n, 6)), a = tf.scalar(6);
+    const [gx, ga] = tf.grads((xx: tf.Tensor, aa: tf.Tensor) => pactQuant(xx, aa, 7))([x, a], dy);
+    const y = pactQuant(x, a, 7);
+    const xs = x.dataSync(), g = dy.dataSync(), ys = y.dataSync(), dxs = gx!.dataSync();
+    let above = 0;
+    for (let i = 0; i < n; i += 997) {
+      const v = xs[i]!;
+      expect(ys[i]).toBe(Math.floor(Math.min(Math.max(v, 0), 7.9375) * 16) / 16);
+      expect(dxs[i]).toBe(v > 0 && v < 7.9375 ? g[i] : 0);
+    }
+    for (let i = 0; i < n; i++) if (xs[i]! >= 7.9375) above += g[i]!;
+    expect(ga!.dataSync()[0]).toBeCloseTo(above, -1);
+    tf.dispose([x, dy, a, y, gx!, ga!]);
+  });
+});

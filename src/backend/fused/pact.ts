@@ -21,9 +21,13 @@ export function pactScale(clip: number, bits: number): { scale: number; clipEffe
   return { scale, clipEffective: levels / scale };
 }
 
+/**
+ * Views on the backend's memory. On WASM an allocation can grow the heap, which detaches
+ * every view taken before it: allocate ALL outputs first, then take the views.
+ */
 interface Access {
   read(info: TensorInfo): Float32Array;
-  output(shape: number[]): { info: TensorInfo; data: Float32Array };
+  allocate(shape: number[]): TensorInfo;
 }
 
 function access(backend: KernelBackend, name: 'wasm' | 'cpu'): Access {
@@ -32,10 +36,7 @@ function access(backend: KernelBackend, name: 'wasm' | 'cpu'): Access {
       typedArrayFromHeap(i: TensorInfo): Float32Array;
       makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
     };
-    return {
-      read: (i) => b.typedArrayFromHeap(i),
-      output: (shape) => { const info = b.makeOutput(shape, 'float32'); return { info, data: b.typedArrayFromHeap(info) }; },
-    };
+    return { read: (i) => b.typedArrayFromHeap(i), allocate: (shape) => b.makeOutput(shape, 'float32') };
   }
   const b = backend as unknown as {
     data: { get(id: object): { values: Float32Array } };
@@ -43,10 +44,7 @@ function access(backend: KernelBackend, name: 'wasm' | 'cpu'): Access {
   };
   return {
     read: (i) => b.data.get(i.dataId).values,
-    output: (shape) => {
-      const data = new Float32Array(shape.reduce((a, c) => a * c, 1));
-      return { info: b.makeTensorInfo(shape, 'float32', data), data };
-    },
+    allocate: (shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((a, c) => a * c, 1))),
   };
 }
 
@@ -57,15 +55,14 @@ function configs(backendName: 'wasm' | 'cpu'): KernelConfig[] {
       kernelFunc: ({ inputs, backend, attrs }) => {
         const io = access(backend as KernelBackend, backendName);
         const { x, clip } = inputs as { x: TensorInfo; clip: TensorInfo };
+        const out = io.allocate(x.shape);
         const { scale: s, clipEffective: a } = pactScale(io.read(clip)[0]!, attrs!.bits as number);
-        const xs = io.read(x);
-        const out = io.output(x.shape);
-        const y = out.data;
+        const xs = io.read(x), y = io.read(out);
         for (let i = 0; i < xs.length; i++) {
           const v = xs[i]!;
           y[i] = Math.floor((v > 0 ? (v < a ? v : a) : 0) * s) / s;
         }
-        return out.info;
+        return out;
       },
     },
     {
@@ -73,19 +70,17 @@ function configs(backendName: 'wasm' | 'cpu'): KernelConfig[] {
       kernelFunc: ({ inputs, backend, attrs }) => {
         const io = access(backend as KernelBackend, backendName);
         const { dy, x, clip } = inputs as { dy: TensorInfo; x: TensorInfo; clip: TensorInfo };
+        const out = io.allocate(x.shape), dclip = io.allocate(clip.shape);
         const { clipEffective: a } = pactScale(io.read(clip)[0]!, attrs!.bits as number);
-        const xs = io.read(x), g = io.read(dy);
-        const out = io.output(x.shape);
-        const dx = out.data;
+        const xs = io.read(x), g = io.read(dy), dx = io.read(out);
         let above = 0;
         for (let i = 0; i < xs.length; i++) {
           const v = xs[i]!;
           if (v > 0 && v < a) dx[i] = g[i]!;
           else { dx[i] = 0; if (v >= a) above += g[i]!; }
         }
-        const dclip = io.output(clip.shape);
-        dclip.data[0] = above;
-        return [out.info, dclip.info];
+        io.read(dclip)[0] = above;
+        return [out, dclip];
       },
     },
   ];
