@@ -4,9 +4,9 @@
  * tf.customGrad whose forward and gradient sit side by side.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { PACT, PACT_GRAD, pactScale, registerFusedKernels } from '../backend/fused/pact.js';
+import { PACT, PACT_GRAD, pactScale, registerPactKernels } from '../backend/fused/pact.js';
 
-registerFusedKernels();
+registerPactKernels();
 
 const LN2 = Math.LN2;
 /** 2^floor(log2 x), elementwise. */

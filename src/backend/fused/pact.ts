@@ -9,7 +9,8 @@
  *   HetsplitPactGrad(dy, x, clip; bits) -> [dx = dy on 0 < x < a' else 0, dclip = Σ dy on x ≥ a']
  * with s = (2^bits − 1)/clip rounded down to a power of two and a' = (2^bits − 1)/s.
  */
-import { registerKernel, type KernelConfig, type TensorInfo, type KernelBackend } from '@tensorflow/tfjs-core';
+import { registerKernel, type KernelConfig, type KernelBackend, type TensorInfo } from '@tensorflow/tfjs-core';
+import { access } from './access.js';
 
 export const PACT = 'HetsplitPact';
 export const PACT_GRAD = 'HetsplitPactGrad';
@@ -19,33 +20,6 @@ export function pactScale(clip: number, bits: number): { scale: number; clipEffe
   const levels = 2 ** bits - 1;
   const scale = 2 ** Math.floor(Math.log2(levels / clip));
   return { scale, clipEffective: levels / scale };
-}
-
-/**
- * Views on the backend's memory. On WASM an allocation can grow the heap, which detaches
- * every view taken before it: allocate ALL outputs first, then take the views.
- */
-interface Access {
-  read(info: TensorInfo): Float32Array;
-  allocate(shape: number[]): TensorInfo;
-}
-
-function access(backend: KernelBackend, name: 'wasm' | 'cpu'): Access {
-  if (name === 'wasm') {
-    const b = backend as unknown as {
-      typedArrayFromHeap(i: TensorInfo): Float32Array;
-      makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-    };
-    return { read: (i) => b.typedArrayFromHeap(i), allocate: (shape) => b.makeOutput(shape, 'float32') };
-  }
-  const b = backend as unknown as {
-    data: { get(id: object): { values: Float32Array } };
-    makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
-  };
-  return {
-    read: (i) => b.data.get(i.dataId).values,
-    allocate: (shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((a, c) => a * c, 1))),
-  };
 }
 
 function configs(backendName: 'wasm' | 'cpu'): KernelConfig[] {
@@ -88,7 +62,7 @@ function configs(backendName: 'wasm' | 'cpu'): KernelConfig[] {
 
 let done = false;
 /** Idempotent. */
-export function registerFusedKernels(): void {
+export function registerPactKernels(): void {
   if (done) return;
   for (const c of [...configs('wasm'), ...configs('cpu')]) registerKernel(c);
   done = true;
