@@ -18,6 +18,7 @@ import {
 } from '../hw/cost.js';
 import type { Platform } from '../hw/platform.js';
 import { SoftCost } from '../hw/soft.js';
+import { forward } from '../models/forward.js';
 import { initParams, type ParamStore } from '../models/params.js';
 import { Rng } from '../models/rng.js';
 import { geometry, type ModelSpec } from '../models/spec.js';
@@ -261,9 +262,32 @@ export class Run {
       tf.dispose([...t.values()]);
       this.io.log(`warm-up: best epoch ${this.state.best.epoch} (val ${(100 * this.state.best.valAccuracy).toFixed(2)}%)`);
     }
+    this.recalibrateBatchNorm(params, splitLayers.map((l) => l.name));
     await saveTensors(file, prefixed('p/', all()));
     await this.advance('search');
     return params;
+  }
+
+  /**
+   * Replaces the BatchNorm running statistics by their population values over up to
+   * 2,048 un-augmented training images (cumulative average over batches) before BN is
+   * folded into the convolutions. After a short warm-up the momentum-0.1 running
+   * averages still lean toward their initial values (mean 0, variance 1), and a network
+   * folded with them no longer computes what was trained. Conv-vs-depthwise layers keep
+   * the default split (each branch's statistics cover all its channels either way).
+   */
+  private recalibrateBatchNorm(params: ParamStore, splitLayers: string[]): void {
+    if (![...params.state.keys()].some((k) => k.endsWith('.mean'))) return;
+    const idx = this.trainIdx.subarray(0, Math.min(2048, this.trainIdx.length));
+    let k = 0;
+    for (const b of epochBatches(this.data.train, idx, { batchSize: this.cfg.batch, shuffle: false, augment: false, norm: this.cfg.norm, seed: 0, dropLast: false }, 0)) {
+      const split = new Map(splitLayers.map((n) => [n, Math.floor(this.spec.layers.find((l) => l.name === n)!.cout / 2)]));
+      // Momentum 1/(k+1): the running value becomes the mean over the k+1 batches so far.
+      tf.tidy(() => { forward(this.spec, params, b.x, { training: true, bnMomentum: 1 / (k + 1), splitPoints: split }); });
+      k++;
+      tf.dispose([b.x, b.y]);
+    }
+    this.io.log(`warm-up: BatchNorm statistics recalibrated on ${idx.length} training images`);
   }
 
   // ---- search -------------------------------------------------------------------------

@@ -175,3 +175,34 @@ describe('conv-vs-depthwise search (Darkside, tiny model)', () => {
     expect(readJson(path.join(root, 'b', 'metrics.json')).latencyCycles).toBeLessThan(readJson(path.join(root, 'a', 'metrics.json')).latencyCycles);
   }, 120_000);
 });
+
+describe('BatchNorm recalibration before folding', () => {
+  it('sets conv1\'s running statistics to the population statistics of the training images', async () => {
+    const { trainValSplit, epochBatches } = await import('../../src/data/pipeline.js');
+    const { loadTensors } = await import('../../src/train/checkpoint.js');
+    const dir = path.join(tmpDir(), 'warm');
+    const r = await cli('train', '--platform', 'diana', '--model', 'tinycnn', '--data', dataRoot, '--batch', '32', '--val-size', '80',
+      '--epochs-warmup', '1', '--warmup-only', '--out', dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/BatchNorm statistics recalibrated on 320 training images/);
+    const t = await loadTensors(path.join(dir, 'warmup.bin'));
+    const w = t.get('p/conv1.w')!;
+    const data = await locateCifar({ dataset: 'cifar10', data: dataRoot });
+    const idx = trainValSplit(data.train.n, 80, 42).train;
+    // independent: conv1 pre-BN activations over all those images, per-channel mean and unbiased variance
+    const acts: tf.Tensor[] = [];
+    for (const b of epochBatches(data.train, idx, { batchSize: 64, shuffle: false, augment: false, norm: 'unit', seed: 0, dropLast: false }, 0)) {
+      acts.push(tf.conv2d(b.x, w as tf.Tensor4D, 2, 'same'));
+      tf.dispose([b.x, b.y]);
+    }
+    const all = tf.concat(acts);
+    const mean = tf.mean(all, [0, 1, 2]);
+    const got = t.get('p/conv1.mean')!;
+    expect(tf.max(tf.abs(tf.sub(got, mean))).dataSync()[0]).toBeLessThan(1e-4 * (1 + tf.max(tf.abs(mean)).dataSync()[0]!));
+    // the cumulative average of per-batch unbiased variances (5 equal batches of 64): close to the population variance
+    const variance = tf.moments(all, [0, 1, 2]).variance;
+    const rel = tf.max(tf.div(tf.abs(tf.sub(t.get('p/conv1.var')!, variance)), variance)).dataSync()[0]!;
+    expect(rel).toBeLessThan(0.1);
+    tf.dispose([...t.values(), ...acts, all, mean, variance]);
+  }, 60_000);
+});
