@@ -135,6 +135,13 @@ function stepLr(base: number, epoch: number, epochs: number, steps: number[]): n
 
 export class Run {
   private state!: RunState;
+  /** The progress bar of the running phase, if any (log lines are printed above it). */
+  private activeBar: PhaseBar | null = null;
+
+  private say(line: string): void {
+    if (this.activeBar && !this.activeBar.stopped) this.activeBar.log(line, this.io.log);
+    else this.io.log(line);
+  }
   private readonly plans: LayerPlan[];
   private readonly split: { train: Int32Array; val: Int32Array };
   private readonly trainIdx: Int32Array;
@@ -426,7 +433,7 @@ export class Run {
    * are kept positive. Returns summed loss, correct predictions and images seen.
    */
   private networkEpoch(phase: 'search' | 'finetune', epoch: number, model: SearchModel, vars: tf.Variable[], T: number,
-    bar: cliProgress.SingleBar | null,
+    bar: PhaseBar | null,
     lossOf: (out: { logits: tf.Tensor2D; counts: tf.Tensor2D }, y: tf.Tensor1D) => tf.Scalar,
     apply: (grads: Record<string, tf.Tensor>) => void): { loss: number; correct: number; seen: number } {
     let loss = 0, correct = 0, seen = 0;
@@ -536,7 +543,7 @@ export class Run {
       seconds, imgPerSec: seen / seconds, numTensors: tf.memory().numTensors,
     };
     const cost = discreteCost ? ` | ${discreteCost.cycles.toFixed(0)} cycles ${discreteCost.energyMJ.toFixed(5)} mJ` : '';
-    this.io.log(`${phase} epoch ${r.epoch}: loss ${loss.toFixed(4)} train ${(100 * trainAccuracy).toFixed(2)}% ` +
+    this.say(`${phase} epoch ${r.epoch}: loss ${loss.toFixed(4)} train ${(100 * trainAccuracy).toFixed(2)}% ` +
       `val ${(100 * valAccuracy).toFixed(2)}%${temperature !== null ? ` T ${temperature.toFixed(3)}` : ''}${cost} (${seconds.toFixed(1)} s)`);
     return r;
   }
@@ -597,7 +604,7 @@ export class Run {
     return e;
   }
 
-  private bar(phase: string, epochs: number): cliProgress.SingleBar | null {
+  private bar(phase: string, epochs: number): PhaseBar | null {
     const steps = Math.floor(this.trainIdx.length / this.cfg.batch);
     const todo = (epochs - this.state.epoch) * steps;
     if (!this.io.progress || todo <= 0) return null;
@@ -605,8 +612,8 @@ export class Run {
       format: `${phase.padEnd(8)} epoch {epoch}/${epochs} {bar} {value}/{total} steps | loss {loss} | acc {acc} | ETA {eta_formatted}`,
       etaBuffer: 50,
     }, cliProgress.Presets.shades_classic);
-    bar.start(todo, 0, { loss: '-', acc: '-', epoch: this.state.epoch + 1 });
-    return bar;
+    this.activeBar = new PhaseBar(bar, todo, { loss: '-', acc: '-', epoch: this.state.epoch + 1 });
+    return this.activeBar;
   }
 }
 
@@ -633,6 +640,34 @@ export function networkStep(model: SearchModel, vars: tf.Variable[], T: number, 
   });
   model.clampQuantParams();
   return r;
+}
+
+/** A phase's progress bar (epoch, loss, accuracy, ETA) that lets log lines through. */
+class PhaseBar {
+  private value = 0;
+  stopped = false;
+  constructor(private readonly bar: cliProgress.SingleBar, private readonly total: number, private payload: Record<string, unknown>) {
+    bar.start(total, 0, payload);
+  }
+
+  increment(n: number, payload: Record<string, unknown>): void {
+    this.value += n;
+    this.payload = payload;
+    this.bar.increment(n, payload);
+  }
+
+  /** Prints `line` without leaving a half-drawn bar behind, then redraws the bar. */
+  log(line: string, out: (l: string) => void): void {
+    this.bar.stop();
+    out(line);
+    if (this.value < this.total) this.bar.start(this.total, this.value, this.payload);
+    else this.stopped = true;
+  }
+
+  stop(): void {
+    if (!this.stopped) this.bar.stop();
+    this.stopped = true;
+  }
 }
 
 function prefixed(prefix: string, m: Map<string, tf.Tensor>): Map<string, tf.Tensor> {
