@@ -206,3 +206,33 @@ describe('BatchNorm recalibration before folding', () => {
     tf.dispose([...t.values(), ...acts, all, mean, variance]);
   }, 60_000);
 });
+
+describe('kill -9 and --resume (a real process)', () => {
+  it('a run killed at some moment and resumed ends with the same mapping and metrics', async () => {
+    const { spawn } = await import('node:child_process');
+    const { existsSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const main = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+    const flags = ['train', '--platform', 'diana', '--model', 'tinycnn', '--data', dataRoot, '--batch', '32', '--val-size', '80',
+      '--epochs-warmup', '2', '--epochs-search', '3', '--epochs-finetune', '1', '--lr-alpha', '0.05', '--lambda', '2'];
+    const root = tmpDir();
+    const full = path.join(root, 'full'), cut = path.join(root, 'cut');
+    expect((await cli(...flags, '--out', full)).code).toBe(0);
+    // start, SIGKILL once the search has begun (some epoch written), then resume
+    const child = spawn(process.execPath, [main, ...flags, '--out', cut], { stdio: 'ignore' });
+    const killed = await new Promise<boolean>((resolve) => {
+      const timer = setInterval(() => {
+        let phase = '';
+        try { phase = JSON.parse(readFileSync(path.join(cut, 'state.json'), 'utf8')).phase; } catch { /* not yet, or mid-rename */ }
+        if (phase === 'search') { clearInterval(timer); child.kill('SIGKILL'); resolve(true); }
+      }, 20);
+      child.on('exit', () => { clearInterval(timer); resolve(false); });
+    });
+    expect(killed).toBe(true);
+    expect(existsSync(path.join(cut, 'metrics.json'))).toBe(false);
+    const r = await cli(...flags, '--out', cut, '--resume');
+    expect(r.code, r.stderr).toBe(0);
+    expect(readJson(path.join(cut, 'mapping.json'))).toEqual(readJson(path.join(full, 'mapping.json')));
+    expect(readJson(path.join(cut, 'metrics.json'))).toEqual(readJson(path.join(full, 'metrics.json')));
+  }, 120_000);
+});
