@@ -42,6 +42,8 @@ interface LayerInfo {
   mask: tf.Tensor2D;
   /** Conv-vs-depthwise layer: the CUs of its conv and depthwise branches. */
   split: { conv: number; dw: number } | null;
+  /** θ of a layer only one CU can run (built once). */
+  single: tf.Tensor2D | null;
 }
 
 /** θ of one layer [numCUs, cout]: softmax over CUs, per channel. */
@@ -75,7 +77,10 @@ export class SearchModel {
       const act = platform.cus[plan.eligible[0]!]!.activations;
       const mask = new Float32Array(platform.cus.length * l.cout).fill(MASKED);
       for (const i of plan.eligible) mask.fill(0, i * l.cout, (i + 1) * l.cout);
-      return { spec: l, plan, actBits: act === 'float' ? null : act, mask: tf.tensor2d(mask, [platform.cus.length, l.cout]), split };
+      return {
+        spec: l, plan, actBits: act === 'float' ? null : act, mask: tf.tensor2d(mask, [platform.cus.length, l.cout]), split,
+        single: plan.searchable ? null : this.oneHot(Array(l.cout).fill(plan.eligible[0]!)),
+      };
     });
   }
 
@@ -146,12 +151,12 @@ export class SearchModel {
   private theta(k: number, temperature: number): tf.Tensor2D {
     if (this.fixed) return this.fixed[k]!;
     const info = this.layers[k]!;
-    if (!info.plan.searchable) return this.oneHot(k, Array(info.spec.cout).fill(info.plan.eligible[0]!));
+    if (info.single) return info.single;
     const alpha = this.params.get(`${info.spec.name}.alpha`) as tf.Tensor2D;
     return softmaxOverCus(tf.add(tf.div(alpha, temperature), info.mask) as tf.Tensor2D);
   }
 
-  private oneHot(k: number, cus: number[]): tf.Tensor2D {
+  private oneHot(cus: number[]): tf.Tensor2D {
     const n = this.platform.cus.length, c = cus.length;
     const data = new Float32Array(n * c);
     cus.forEach((cu, ch) => { data[cu * c + ch] = 1; });
@@ -209,6 +214,24 @@ export class SearchModel {
     return tf.add(tf.mul(yc, m), tf.mul(yd, tf.sub(1, m)));
   }
 
+  /** W_mix[c] = Σ_i θ[i,c]·Q_i(W[c]) and b_mix likewise, over the CUs that may run layer k. */
+  private mix(k: number, theta: tf.Tensor2D): { w: tf.Tensor; b: tf.Tensor } {
+    const l = this.layers[k]!.spec;
+    const w = this.params.get(`${l.name}.w`), b = this.params.get(`${l.name}.b`);
+    const rows = tf.unstack(theta);
+    let wMix: tf.Tensor | null = null, bMix: tf.Tensor | null = null;
+    for (const i of this.layers[k]!.plan.eligible) {
+      const cu = this.platform.cus[i]!;
+      const th = rows[i]!;
+      const thW = l.kind === 'depthwise' ? tf.reshape(th, [l.cout, 1]) : th; // output channel axis of W
+      const qw = tf.mul(this.quantizeWeights(cu, l.name, w), thW);
+      const qb = tf.mul(this.bias(cu, b), th);
+      wMix = wMix ? tf.add(wMix, qw) : qw;
+      bMix = bMix ? tf.add(bMix, qb) : qb;
+    }
+    return { w: wMix!, b: bMix! };
+  }
+
   private layer(k: number, x: tf.Tensor4D, temperature: number, counts: tf.Tensor1D[]): tf.Tensor4D {
     const info = this.layers[k]!;
     const l = info.spec;
@@ -216,29 +239,17 @@ export class SearchModel {
     if (info.split) return this.splitLayer(k, xq, counts);
     const theta = this.theta(k, temperature);
     counts.push(tf.sum(theta, 1) as tf.Tensor1D);
-    const w = this.params.get(`${l.name}.w`);
-    const b = this.params.get(`${l.name}.b`);
-    const rows = tf.unstack(theta);
+    const { w: wMix, b: bMix } = this.mix(k, theta);
     const depthwise = l.kind === 'depthwise';
-    let wMix: tf.Tensor | null = null, bMix: tf.Tensor | null = null;
-    for (const i of info.plan.eligible) {
-      const cu = this.platform.cus[i]!;
-      const th = rows[i]!;
-      const thW = depthwise ? tf.reshape(th, [l.cout, 1]) : th; // output channel axis of W
-      const qw = tf.mul(this.quantizeWeights(cu, l.name, w), thW);
-      const qb = tf.mul(this.bias(cu, b), th);
-      wMix = wMix ? tf.add(wMix, qw) : qw;
-      bMix = bMix ? tf.add(bMix, qb) : qb;
-    }
     let y: tf.Tensor4D;
     if (l.kind === 'fc') {
       const flat = tf.reshape(xq, [x.shape[0], l.cin]);
-      y = tf.reshape(tf.add(tf.matMul(flat, tf.reshape(wMix!, [l.cin, l.cout])), bMix!), [x.shape[0], 1, 1, l.cout]);
+      y = tf.reshape(tf.add(tf.matMul(flat, tf.reshape(wMix, [l.cin, l.cout])), bMix), [x.shape[0], 1, 1, l.cout]);
     } else {
       y = depthwise
         ? tf.depthwiseConv2d(xq, wMix as tf.Tensor4D, l.stride, l.pad)
         : tf.conv2d(xq, wMix as tf.Tensor4D, l.stride, l.pad);
-      y = tf.add(y, bMix!);
+      y = tf.add(y, bMix);
     }
     return l.relu ? tf.relu(y) : y;
   }
@@ -308,7 +319,7 @@ export class SearchModel {
       }
     });
     this.fixed?.forEach((t) => t.dispose());
-    this.fixed = assignment.map((cus, k) => this.oneHot(k, cus));
+    this.fixed = assignment.map((cus) => this.oneHot(cus));
     this.assignmentValue = assignment.map((a) => a.slice());
   }
 
@@ -334,17 +345,7 @@ export class SearchModel {
           },
         };
       }
-      const rows = tf.unstack(this.fixed![k]!);
-      let wMix: tf.Tensor | null = null, bMix: tf.Tensor | null = null;
-      for (const i of info.plan.eligible) {
-        const cu = this.platform.cus[i]!;
-        const th = rows[i]!;
-        const qw = tf.mul(this.quantizeWeights(cu, l.name, w), l.kind === 'depthwise' ? tf.reshape(th, [l.cout, 1]) : th);
-        const qb = tf.mul(this.bias(cu, b), th);
-        wMix = wMix ? tf.add(wMix, qw) : qw;
-        bMix = bMix ? tf.add(bMix, qb) : qb;
-      }
-      return { w: wMix!, b: bMix!, conv: null };
+      return { ...this.mix(k, this.fixed![k]!), conv: null };
     }) as unknown as () => tf.TensorContainer) as unknown as Out;
   }
 
@@ -362,7 +363,7 @@ export class SearchModel {
 
   dispose(): void {
     this.params.dispose();
-    this.layers.forEach((l) => l.mask.dispose());
+    this.layers.forEach((l) => { l.mask.dispose(); l.single?.dispose(); });
     this.fixed?.forEach((t) => t.dispose());
   }
 }
