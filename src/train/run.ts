@@ -27,10 +27,10 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { Adam } from './adam.js';
 import { assignAll, loadTensors, saveTensors } from './checkpoint.js';
-import { cosineLr } from './float.js';
+import { cosineLr, evaluate } from './float.js';
 import { countCorrect, crossEntropy } from './loss.js';
 import { Sgd } from './sgd.js';
-import { evalBatch, NonFiniteLossError, trainStep } from './step.js';
+import { NonFiniteLossError, trainStep } from './step.js';
 
 export interface RunConfig {
   platform: string;
@@ -202,7 +202,7 @@ export class Run {
     const ref = referenceCost(this.platform, this.plans, this.cfg.target);
     try {
       await this.searchPhase(model, soft, ref.value);
-      await this.finetunePhase(model, soft, ref.value);
+      await this.finetunePhase(model);
       return await this.finish(model, ref);
     } finally {
       soft.dispose();
@@ -256,7 +256,7 @@ export class Run {
         } finally { tf.dispose([b.x, b.y]); }
         bar?.increment(1, { loss: (loss / seen).toFixed(3), acc: (correct / seen).toFixed(3), epoch: epoch + 1 });
       }
-      const valAccuracy = this.evalFloat(params, this.data.train, this.split.val);
+      const valAccuracy = evaluate(this.spec, params, this.data.train, this.split.val, 256, this.cfg.norm);
       const rec = this.record('warmup', epoch, loss / seen, correct / seen, valAccuracy, t0, seen, null, null, null);
       await this.endEpoch(rec, all(), { sgd: opt }, params);
     }
@@ -269,7 +269,7 @@ export class Run {
       tf.dispose([...t.values()]);
       this.io.log(`warm-up: best epoch ${this.state.best.epoch} (val ${(100 * this.state.best.valAccuracy).toFixed(2)}%)`);
     }
-    this.recalibrateBatchNorm(params, splitLayers.map((l) => l.name));
+    this.recalibrateBatchNorm(params);
     await saveTensors(file, prefixed('p/', all()));
     await this.advance('search');
     return params;
@@ -283,14 +283,13 @@ export class Run {
    * folded with them no longer computes what was trained. Conv-vs-depthwise layers keep
    * the default split (each branch's statistics cover all its channels either way).
    */
-  private recalibrateBatchNorm(params: ParamStore, splitLayers: string[]): void {
+  private recalibrateBatchNorm(params: ParamStore): void {
     if (![...params.state.keys()].some((k) => k.endsWith('.mean'))) return;
     const idx = this.trainIdx.subarray(0, Math.min(2048, this.trainIdx.length));
     let k = 0;
     for (const b of epochBatches(this.data.train, idx, { batchSize: this.cfg.batch, shuffle: false, augment: false, norm: this.cfg.norm, seed: 0, dropLast: false }, 0)) {
-      const split = new Map(splitLayers.map((n) => [n, Math.floor(this.spec.layers.find((l) => l.name === n)!.cout / 2)]));
       // Momentum 1/(k+1): the running value becomes the mean over the k+1 batches so far.
-      tf.tidy(() => { forward(this.spec, params, b.x, { training: true, bnMomentum: 1 / (k + 1), splitPoints: split }); });
+      tf.tidy(() => { forward(this.spec, params, b.x, { training: true, bnMomentum: 1 / (k + 1) }); });
       k++;
       tf.dispose([b.x, b.y]);
     }
@@ -304,7 +303,7 @@ export class Run {
       return; // already past it: the finetune phase restores its own checkpoint
     }
     if (this.cfg.fixedMapping) {
-      const assignment = await this.baselineAssignment(model, this.cfg.fixedMapping);
+      const assignment = await this.baselineAssignment(this.cfg.fixedMapping);
       model.fix(assignment); // validates it
       await saveTensors(path.join(this.dir, 'search.bin'), prefixed('p/', model.params.trainable));
       this.state.assignment = assignment;
@@ -348,7 +347,7 @@ export class Run {
     await this.advance('finetune');
   }
 
-  private async baselineAssignment(model: SearchModel, name: string): Promise<Assignment> {
+  private async baselineAssignment(name: string): Promise<Assignment> {
     let counts: number[][];
     let shuffle = false;
     if (name.startsWith('all:')) {
@@ -372,7 +371,6 @@ export class Run {
       throw new UserError(`unknown baseline mapping '${name}' (expected all:<cu>, min-latency, min-energy or random:<run dir>)`);
     }
     const rng = new Rng(this.cfg.seed * 7919 + 17);
-    void model;
     return this.plans.map((plan, k) => {
       // Contiguous blocks in CU order, the conv CU of a conv-vs-depthwise layer first.
       const order = this.platform.cus.map((_, i) => i);
@@ -394,8 +392,7 @@ export class Run {
 
   // ---- fine-tune ----------------------------------------------------------------------
 
-  private async finetunePhase(model: SearchModel, soft: SoftCost, costRef: number): Promise<void> {
-    void soft; void costRef;
+  private async finetunePhase(model: SearchModel): Promise<void> {
     if (!this.state.assignment) throw new Error('fine-tune without a mapping');
     model.fix(this.state.assignment);
     const f = this.cfg.finetune;
@@ -505,15 +502,6 @@ export class Run {
     yield* epochBatches(this.data.train, this.trainIdx, {
       batchSize: this.cfg.batch, shuffle: true, augment: true, norm: this.cfg.norm, seed: this.cfg.seed, dropLast: true,
     }, epoch);
-  }
-
-  private evalFloat(params: ParamStore, set: ImageSet, idx: Int32Array): number {
-    let correct = 0;
-    for (const b of epochBatches(set, idx, { batchSize: 256, shuffle: false, augment: false, norm: this.cfg.norm, seed: 0, dropLast: false }, 0)) {
-      correct += evalBatch(this.spec, params, b.x, b.y).correct;
-      tf.dispose([b.x, b.y]);
-    }
-    return idx.length ? correct / idx.length : NaN;
   }
 
   private evalSearch(model: SearchModel, T: number, set: ImageSet = this.data.train, idx: Int32Array = this.split.val): number {
