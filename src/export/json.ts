@@ -7,11 +7,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComputeUnit } from '../hw/platform.js';
 import type { ConvLayerSpec } from '../models/spec.js';
-import { pactConstants } from '../quant/quantizers.js';
+import { integerBias, integerWeights, pactConstants } from '../quant/quantizers.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import type { LoadedRun } from './load.js';
-
-const LN2 = Math.LN2;
 
 interface ActivationQuant { bits: number; clip: number; scale: number; clipEffective: number }
 
@@ -24,38 +22,28 @@ const channelAxis = (l: ConvLayerSpec) => (l.kind === 'depthwise' ? 2 : l.kind =
 
 function part(run: LoadedRun, l: ConvLayerSpec, cu: ComputeUnit, prefix: string, channels: number[]) {
   const p = run.model.params;
-  return tf.tidy(() => {
+  let w!: tf.Tensor, bias!: tf.Tensor, param: tf.Tensor | null = null;
+  tf.tidy(() => {
+    const idx = tf.tensor1d(channels, 'int32');
     const wAll = l.kind === 'fc' ? tf.reshape(p.get(`${prefix}.w`), [l.cin, l.cout]) : p.get(`${prefix}.w`);
-    const w = tf.gather(wAll, tf.tensor1d(channels, 'int32'), channelAxis(l));
-    const bias = tf.gather(p.get(`${prefix}.b`), tf.tensor1d(channels, 'int32'));
-    const shape = w.shape;
-    let weights: Record<string, unknown>;
-    if (typeof cu.weights === 'number') {
-      const L = 2 ** (cu.weights - 1) - 1;
-      const S = tf.pow(2, tf.floor(tf.div(tf.log(p.get(`${prefix}.q.${cu.name}`)), LN2)));
-      const q = tf.round(tf.mul(tf.clipByValue(tf.div(w, S), -1, 1), L));
-      weights = { format: `int${cu.weights}`, scale: S.dataSync()[0]! / L, shape, values: Array.from(q.dataSync()) };
-    } else if (cu.weights === 'ternary') {
-      const ls = tf.gather(p.get(`${prefix}.q.${cu.name}`), tf.tensor1d(channels, 'int32'));
-      const S = tf.exp(ls);
-      const Sb = l.kind === 'depthwise' ? tf.reshape(S, [channels.length, 1]) : S;
-      const q = tf.round(tf.clipByValue(tf.div(w, Sb), -1, 1));
-      weights = { format: 'ternary', scalePerChannel: Array.from(S.dataSync()), shape, values: Array.from(q.dataSync()) };
-    } else {
-      weights = { format: 'float32', shape, values: Array.from(w.dataSync()) };
-    }
-    let biasOut: Record<string, unknown>;
-    if (cu.weights === 'float') {
-      biasOut = { format: 'float32', values: Array.from(bias.dataSync()) };
-    } else {
-      // One scale per layer, covering max|b| over ALL its channels (as the quantizer does).
-      const L = 2 ** 15 - 1;
-      const Sb = tf.pow(2, tf.ceil(tf.div(tf.log(tf.maximum(tf.max(tf.abs(p.get(`${prefix}.b`))), 1e-12)), LN2)));
-      const q = tf.round(tf.mul(tf.div(bias, Sb), L));
-      biasOut = { format: 'int16', scale: Sb.dataSync()[0]! / L, values: Array.from(q.dataSync()) };
-    }
-    return { cu: cu.name, channels, weights, bias: biasOut } as unknown as tf.TensorContainer;
-  }) as unknown as Record<string, unknown>;
+    w = tf.keep(tf.gather(wAll, idx, channelAxis(l)));
+    bias = tf.keep(tf.gather(p.get(`${prefix}.b`), idx));
+    if (cu.weights === 'ternary') param = tf.keep(tf.gather(p.get(`${prefix}.q.${cu.name}`), idx));
+    else if (typeof cu.weights === 'number') param = tf.keep(tf.clone(p.get(`${prefix}.q.${cu.name}`)));
+  });
+  try {
+    const q = integerWeights(w, cu.weights, param, channelAxis(l));
+    const weights = cu.weights === 'float' ? { format: 'float32', shape: w.shape, values: Array.from(q.values) }
+      : cu.weights === 'ternary' ? { format: 'ternary', scalePerChannel: q.scale, shape: w.shape, values: Array.from(q.values) }
+        : { format: `int${cu.weights}`, scale: q.scale[0]!, shape: w.shape, values: Array.from(q.values) };
+    // One bias scale per layer, covering max|b| over ALL its channels (as the quantizer does).
+    const b = cu.weights === 'float' ? null : integerBias(bias, p.get(`${prefix}.b`), 16);
+    const biasOut = b ? { format: 'int16', scale: b.scale, values: Array.from(b.values) }
+      : { format: 'float32', values: Array.from(bias.dataSync()) };
+    return { cu: cu.name, channels, weights, bias: biasOut };
+  } finally {
+    tf.dispose([w, bias, ...(param ? [param] : [])]);
+  }
 }
 
 export async function exportJson(run: LoadedRun, file: string): Promise<void> {

@@ -12,7 +12,7 @@ import onnxProto from 'onnx-proto';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComputeUnit } from '../hw/platform.js';
 import { walkModel, type ConvLayerSpec } from '../models/spec.js';
-import { pactConstants } from '../quant/quantizers.js';
+import { integerBias, integerWeights, pactConstants } from '../quant/quantizers.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { LoadedRun } from './load.js';
 
@@ -64,36 +64,23 @@ function partConv(g: OnnxGraph, run: LoadedRun, l: ConvLayerSpec, cu: ComputeUni
   x: string, depthwise: boolean, tag: string): string {
   const p = run.model.params;
   const name = `${l.name}.${tag}`;
-  const { w, wDims, scale, scaleDims, b, bScale } = tf.tidy(() => {
+  let oihw!: tf.Tensor, bias!: tf.Tensor, param: tf.Tensor | null = null;
+  tf.tidy(() => {
     const idx = tf.tensor1d(channels, 'int32');
     const raw = p.get(`${prefix}.w`); // HWIO, depthwise [k, k, C, 1], fc [1, 1, cin, cout]
     const hwio = depthwise ? tf.transpose(tf.gather(raw, idx, 2), [0, 1, 3, 2]) : tf.gather(tf.reshape(raw, [l.ky, l.kx, -1, l.cout]), idx, 3);
-    const oihw = tf.transpose(hwio, [3, 2, 0, 1]);
-    const bias = tf.gather(p.get(`${prefix}.b`), idx);
-    let q: tf.Tensor, sc: tf.Tensor;
-    if (typeof cu.weights === 'number') {
-      const L = 2 ** (cu.weights - 1) - 1;
-      const S = tf.pow(2, tf.floor(tf.div(tf.log(p.get(`${prefix}.q.${cu.name}`)), Math.LN2)));
-      q = tf.round(tf.mul(tf.clipByValue(tf.div(oihw, S), -1, 1), L));
-      sc = tf.div(S, L);
-    } else if (cu.weights === 'ternary') {
-      const S = tf.exp(tf.gather(p.get(`${prefix}.q.${cu.name}`), idx));
-      q = tf.round(tf.clipByValue(tf.div(oihw, tf.reshape(S, [-1, 1, 1, 1])), -1, 1));
-      sc = S;
-    } else {
-      q = oihw; sc = tf.scalar(1);
-    }
-    let bq: tf.Tensor, bs: tf.Tensor;
-    if (cu.weights === 'float') { bq = bias; bs = tf.scalar(1); } else {
-      const L = 2 ** 15 - 1;
-      const Sb = tf.pow(2, tf.ceil(tf.div(tf.log(tf.maximum(tf.max(tf.abs(p.get(`${prefix}.b`))), 1e-12)), Math.LN2)));
-      bq = tf.round(tf.mul(tf.div(bias, Sb), L)); bs = tf.div(Sb, L);
-    }
-    return {
-      w: q.dataSync() as Float32Array, wDims: oihw.shape, scale: sc.dataSync() as Float32Array, scaleDims: sc.shape,
-      b: bq.dataSync() as Float32Array, bScale: bs.dataSync()[0]!,
-    } as unknown as tf.TensorContainer;
-  }) as unknown as { w: Float32Array; wDims: number[]; scale: Float32Array; scaleDims: number[]; b: Float32Array; bScale: number };
+    oihw = tf.keep(tf.transpose(hwio, [3, 2, 0, 1]));
+    bias = tf.keep(tf.gather(p.get(`${prefix}.b`), idx));
+    if (cu.weights === 'ternary') param = tf.keep(tf.gather(p.get(`${prefix}.q.${cu.name}`), idx));
+    else if (typeof cu.weights === 'number') param = tf.keep(tf.clone(p.get(`${prefix}.q.${cu.name}`)));
+  });
+  const wDims = oihw.shape;
+  const q = integerWeights(oihw, cu.weights, param, 0);
+  const w = q.values, scale = Float32Array.from(q.scale);
+  const scaleDims = scale.length > 1 ? [scale.length] : [];
+  const { values: b, scale: bScale } = cu.weights === 'float'
+    ? { values: bias.dataSync() as Float32Array, scale: 1 } : integerBias(bias, p.get(`${prefix}.b`), 16);
+  tf.dispose([oihw, bias, ...(param ? [param] : [])]);
   let W: string, B: string;
   if (cu.weights === 'float') {
     W = g.init(`${name}.weight`, w, wDims);

@@ -131,6 +131,45 @@ export function biasQuant(b: tf.Tensor, bits: number): tf.Tensor {
   return f(b) as tf.Tensor;
 }
 
+/**
+ * The integers and scale(s) behind quantized weights, for export: dequantized value =
+ * integer × scale. `axis` is the output-channel axis of `w` (per-channel ternary scales);
+ * `param` is the quantizer's p (power-of-two) or its per-channel log-scales of w's
+ * channels (ternary). Float weights come back as they are, scale 1.
+ */
+export function integerWeights(w: tf.Tensor, format: number | 'ternary' | 'float', param: tf.Tensor | null, axis: number):
+  { values: Float32Array; scale: number[] } {
+  let out!: { values: Float32Array; scale: number[] };
+  tf.tidy(() => {
+    if (format === 'float') {
+      out = { values: w.dataSync() as Float32Array, scale: [1] };
+    } else if (typeof format === 'number') {
+      const L = 2 ** (format - 1) - 1;
+      const S = pow2Floor(param!);
+      out = { values: tf.round(tf.mul(tf.clipByValue(tf.div(w, S), -1, 1), L)).dataSync() as Float32Array, scale: [S.dataSync()[0]! / L] };
+    } else {
+      const S = tf.exp(param!);
+      const shape = w.shape.map((d, i) => (i === axis ? d : 1));
+      out = { values: tf.round(tf.clipByValue(tf.div(w, tf.reshape(S, shape)), -1, 1)).dataSync() as Float32Array, scale: Array.from(S.dataSync()) };
+    }
+  });
+  return out;
+}
+
+/**
+ * The integers and scale of `b` (some channels of a layer's bias) quantized on `bits` bits
+ * with the scale biasQuant uses for the whole layer bias `layerBias`.
+ */
+export function integerBias(b: tf.Tensor, layerBias: tf.Tensor, bits: number): { values: Float32Array; scale: number } {
+  let out!: { values: Float32Array; scale: number };
+  tf.tidy(() => {
+    const L = 2 ** (bits - 1) - 1;
+    const S = pow2Ceil(tf.maximum(tf.max(tf.abs(layerBias)), 1e-12));
+    out = { values: tf.round(tf.mul(tf.div(b, S), L)).dataSync() as Float32Array, scale: S.dataSync()[0]! / L };
+  });
+  return out;
+}
+
 /** Initial p of the power-of-two weight quantizer: 2^floor(log2(2·max|W|)). */
 export function initPow2Scale(w: Float32Array | number[]): number {
   let m = 0;
