@@ -6,7 +6,7 @@ import { defaultBaselines, k8sManifest, runSweep, slurmScript, type SweepSpec } 
 import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { invocationArgv, startEngine, type GlobalArgs } from './common.js';
-import { train, trainOptions, type TrainArgs } from './train.js';
+import { train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
 import yargs from 'yargs';
 
 interface SweepArgs extends TrainArgs {
@@ -75,12 +75,10 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
       return;
     }
     const info = await startEngine(args);
-    void info;
     await runSweep(dir, spec, {
       jobs: args.jobs, shard: [Number(m[1]), Number(m[2])], log: (l) => console.log(l),
       trainInProcess: async (argv) => {
-        const parsed = await trainOptions(yargs(argv))
-          .option('lambda', { type: 'number' }).option('out', { type: 'string' }).option('resume', { type: 'boolean', default: false })
+        const parsed = await trainCommandOptions(yargs(argv))
           .option('engine', { type: 'string', default: args.engine })
           .parserConfiguration({ 'duplicate-arguments-array': false }).strict().exitProcess(false)
           .fail((msg, err) => { throw err ?? new UserError(msg); }).parseAsync();

@@ -82,13 +82,18 @@ function version(): string {
   return pkg.version;
 }
 
+/** Every option of `hetsplit train` (the sweep parses its points' command lines with it). */
+export function trainCommandOptions<T>(y: Argv<T>) {
+  return trainOptions(y)
+    .option('lambda', { type: 'number', default: 0.5, describe: 'weight of the normalised cost term' })
+    .option('out', { type: 'string', describe: 'run directory (default runs/<model>-<platform>-<target>-l<lambda>)' })
+    .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last checkpoint' });
+}
+
 export const trainCommand: CommandModule<GlobalArgs, TrainArgs> = {
   command: 'train',
   describe: 'train a network and its per-channel CU mapping for one lambda (warm-up, search, fine-tune)',
-  builder: (y) => trainOptions(y)
-    .option('lambda', { type: 'number', default: 0.5, describe: 'weight of the normalised cost term' })
-    .option('out', { type: 'string', describe: 'run directory (default runs/<model>-<platform>-<target>-l<lambda>)' })
-    .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last checkpoint' }) as never,
+  builder: (y) => trainCommandOptions(y) as never,
   handler: (args) => train(args),
 };
 

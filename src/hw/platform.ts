@@ -4,7 +4,7 @@
  * its power. `loadPlatform` validates the file (zod + expression checks) and returns a
  * Platform whose expressions are parsed once; every cost in hetsplit derives from them.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -101,8 +101,10 @@ export interface Platform {
 /** Directory of the built-in platform files (works from src/ and dist/). */
 export const BUILTIN_DIR = fileURLToPath(new URL('../../platforms/', import.meta.url));
 
+/** Names of the built-in platforms: the JSON files in platforms/ (diana first). */
 export function builtinPlatforms(): string[] {
-  return ['diana', 'darkside', 'diana-riscv'];
+  const names = readdirSync(BUILTIN_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+  return names.sort((a, b) => Number(b === 'diana') - Number(a === 'diana') || a.localeCompare(b));
 }
 
 /** `name` is a built-in platform name or a path to a JSON file. */

@@ -47,10 +47,8 @@ export interface SoftCostResult {
 }
 
 /** Straight-through rounding: forward f(x), gradient 1. */
-const steRound = (fn: (x: tf.Tensor) => tf.Tensor) => tf.customGrad((x, save) => {
-  void save;
-  return { value: fn(x as tf.Tensor), gradFunc: (dy: tf.Tensor) => dy };
-}) as (x: tf.Tensor) => tf.Tensor;
+const steRound = (fn: (x: tf.Tensor) => tf.Tensor) => tf.customGrad(((x: tf.Tensor) =>
+  ({ value: fn(x), gradFunc: (dy: tf.Tensor) => dy })) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
 const STE = { ceil: steRound(tf.ceil), floor: steRound(tf.floor), round: steRound(tf.round) };
 
 function tensorOps(vars: Map<GeometryVar, tf.Tensor>, size: number, gateWidth: number): Ops<tf.Tensor, tf.Tensor> {

@@ -5,7 +5,7 @@
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import { costOf, type FrontResult, type Objective } from './front.js';
+import { costOf, paretoFront, type FrontResult, type Objective } from './front.js';
 
 export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
@@ -38,9 +38,8 @@ export function frontSpec(f: FrontResult, axis: 'energy' | 'latencyMs'): vl.TopL
   }));
   // The front for this axis (a front on energy need not be one on latency).
   const searched = f.rows.filter((r) => r.kind === 'searched');
-  const front = searched
-    .filter((r) => !searched.some((q) => q.testAccuracy >= r.testAccuracy && costOf(q, objective) <= costOf(r, objective)
-      && (q.testAccuracy > r.testAccuracy || costOf(q, objective) < costOf(r, objective))))
+  const onFront = paretoFront(searched, (r) => r.testAccuracy, (r) => costOf(r, objective));
+  const front = searched.filter((_, i) => onFront.has(i))
     .map((r) => ({ x: x(r), accuracy: 100 * r.testAccuracy }))
     .sort((a, b) => a.x - b.x);
   const xs = { field: 'x', type: 'quantitative' as const, title: AXIS[axis], scale: { zero: false } };
