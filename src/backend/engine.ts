@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasm/register.js';
+import { defaultThreads, registerThreadedWasm } from './wasm/threaded.js';
 
 export const ENGINES = ['auto', 'node', 'wasm', 'cpu'] as const;
 export type EngineChoice = (typeof ENGINES)[number];
@@ -48,8 +49,27 @@ async function tryWasm(): Promise<string | null> {
   }
 }
 
+/** The most threads the WASM build's pool takes (it pre-creates 8 workers). */
+export const MAX_WASM_THREADS = 8;
+
+/**
+ * Starts 'wasm' on `threads` threads (the threaded SIMD build, see wasm/threaded.ts), or
+ * on the package's single-thread build for 1 thread or when the threaded one fails.
+ */
+async function setWasmBackend(threads: number, fallbacks: string[]): Promise<boolean> {
+  if (threads > 1) {
+    const plain = tf.findBackendFactory('wasm');
+    registerThreadedWasm(threads);
+    if (await tf.setBackend('wasm')) return true;
+    fallbacks.push(`threaded wasm failed to start, using 1 thread`);
+    tf.removeBackend('wasm');
+    if (plain) tf.registerBackend('wasm', plain, 2);
+  }
+  return tf.setBackend('wasm');
+}
+
 /** Selects and initialises the engine. Idempotent for the same choice. */
-export async function initEngine(choice: EngineChoice = 'auto'): Promise<EngineInfo> {
+export async function initEngine(choice: EngineChoice = 'auto', threads?: number): Promise<EngineInfo> {
   // PROD silences TF.js's console banners (e.g. the CPU backend's 'install tfjs-node' notice).
   tf.env().set('PROD', true);
   if (current && (choice === 'auto' || choice === current.engine)) {
@@ -58,11 +78,22 @@ export async function initEngine(choice: EngineChoice = 'auto'): Promise<EngineI
     return current;
   }
   const fallbacks: string[] = [];
+  let wasmThreads: number;
+  try {
+    wasmThreads = Math.min(MAX_WASM_THREADS, threads ?? defaultThreads());
+  } catch (e) {
+    throw new EngineError((e as Error).message);
+  }
+  if (!(Number.isInteger(wasmThreads) && wasmThreads >= 1)) {
+    throw new EngineError(`--threads ${threads}: expected a whole number ≥ 1`);
+  }
   const order: EngineName[] = choice === 'auto' ? ['node', 'wasm', 'cpu'] : [choice];
   for (const engine of order) {
     const err = engine === 'node' ? await tryNode() : engine === 'wasm' ? await tryWasm() : null;
     const backend = engine === 'node' ? 'tensorflow' : engine;
-    if (err == null && (await tf.setBackend(backend))) {
+    const started = err == null &&
+      (engine === 'wasm' ? await setWasmBackend(wasmThreads, fallbacks) : await tf.setBackend(backend));
+    if (started) {
       await tf.ready();
       current = {
         engine, backend, fallbacks,

@@ -5,6 +5,7 @@ import { loadPlatform } from '../hw/platform.js';
 import { defaultBaselines, k8sManifest, runSweep, slurmScript, type SweepSpec } from '../pareto/sweep.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
+import { defaultThreads } from '../backend/wasm/threaded.js';
 import { invocationArgv, startEngine, type GlobalArgs } from './common.js';
 import { train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
 import yargs from 'yargs';
@@ -22,7 +23,7 @@ function numbers(flag: string, s: string): number[] {
 
 /** The train flags a sweep passes on (everything but the sweep's own and per-point ones). */
 const OWN = new Set(['lambdas', 'seeds', 'baselines', 'randomOf', 'jobs', 'shard', 'emit', 'shards', 'image', 'volumeClaim',
-  'out', 'platform', 'model', 'target', 'lambda', 'seed', 'resume', 'fromWarmup', 'engine', 'warmupOnly', 'mapping', '_', '$0']);
+  'out', 'platform', 'model', 'target', 'lambda', 'seed', 'resume', 'fromWarmup', 'engine', 'threads', 'warmupOnly', 'mapping', '_', '$0']);
 
 export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
   command: 'sweep',
@@ -75,7 +76,10 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
       return;
     }
     const info = await startEngine(args);
+    // Worker processes share the cores: each gets its part of the thread budget.
+    const workerThreads = Math.max(1, Math.floor((args.threads ?? defaultThreads()) / args.jobs));
     await runSweep(dir, spec, {
+      workerArgs: ['--engine', args.engine, '--threads', String(workerThreads)],
       jobs: args.jobs, shard: [Number(m[1]), Number(m[2])], log: (l) => console.log(l),
       trainInProcess: async (argv) => {
         const parsed = await trainCommandOptions(yargs(argv))

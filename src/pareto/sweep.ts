@@ -75,6 +75,8 @@ export interface SweepOptions {
   jobs: number;
   shard: [number, number];
   log: (line: string) => void;
+  /** Flags added to each worker process's `train` (engine, threads). */
+  workerArgs?: string[];
   /** Runs one `train` in this process (jobs = 1). */
   trainInProcess: (argv: string[]) => Promise<void>;
   /** Seconds between checks for work another shard does (warm-up, random sources). */
@@ -181,7 +183,7 @@ async function runOne(o: SweepOptions, jobs: number, argv: string[], logFile: st
   const fd = openSync(logFile, 'a');
   try {
     const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, [MAIN, 'train', ...argv], { stdio: ['ignore', fd, fd] });
+      const child = spawn(process.execPath, [MAIN, 'train', ...argv, ...(o.workerArgs ?? [])], { stdio: ['ignore', fd, fd] });
       child.on('error', reject);
       child.on('exit', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
     });
