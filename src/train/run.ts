@@ -32,6 +32,9 @@ import { countCorrect, crossEntropy } from './loss.js';
 import { Sgd } from './sgd.js';
 import { NonFiniteLossError, trainStep } from './step.js';
 
+/** The float network's test accuracy after the warm-up. */
+export const WARMUP_METRICS = 'warmup-metrics.json';
+
 export interface RunConfig {
   platform: string;
   model: string;
@@ -223,6 +226,8 @@ export class Run {
         throw new UserError(`--from-warmup ${this.cfg.fromWarmup}: its warm-up is ${other.model} on ${other.dataset} (${other.norm}), this run needs ${this.cfg.model} on ${this.cfg.dataset} (${this.cfg.norm})`);
       }
       await fs.copyFile(src, file);
+      const srcMetrics = path.join(this.cfg.fromWarmup, WARMUP_METRICS);
+      if (existsSync(srcMetrics)) await fs.copyFile(srcMetrics, path.join(this.dir, WARMUP_METRICS));
       this.io.log(`warm-up: reusing ${src}`);
     }
     // Conv-vs-depthwise layers train both branches in the warm-up ("fine" warm-up).
@@ -233,6 +238,8 @@ export class Run {
       const t = await loadTensors(file);
       assignAll(file, all(), t, 'p/');
       tf.dispose([...t.values()]);
+      // A warm-up that finished before its metrics were written (or was killed in between).
+      if (!existsSync(path.join(this.dir, WARMUP_METRICS)) && !this.cfg.fromWarmup) await this.warmupMetrics(params);
       if (this.state.phase === 'warmup') await this.advance('search');
       return params;
     }
@@ -271,8 +278,32 @@ export class Run {
     }
     this.recalibrateBatchNorm(params);
     await saveTensors(file, prefixed('p/', all()));
+    await this.warmupMetrics(params);
     await this.advance('search');
     return params;
+  }
+
+  /**
+   * The float network's accuracy after the warm-up (the best epoch, BN recalibrated): the
+   * accuracy the mapping search starts from, on the test set and its genuine records.
+   */
+  private async warmupMetrics(params: ParamStore): Promise<void> {
+    const all = Int32Array.from({ length: this.data.test.n }, (_, i) => i);
+    const g = this.data.genuineTestRecords;
+    const warm = this.state.log.filter((r) => r.phase === 'warmup');
+    const m = {
+      model: this.spec.name, dataset: this.cfg.dataset, epochs: this.cfg.epochsWarmup,
+      bestEpoch: this.state.best?.phase === 'warmup' ? this.state.best.epoch : null,
+      valAccuracy: this.state.best?.phase === 'warmup' ? this.state.best.valAccuracy : null,
+      testAccuracy: evaluate(this.spec, params, this.data.test, all, 256, this.cfg.norm),
+      genuineTestAccuracy: g ? evaluate(this.spec, params, this.data.test, all.subarray(0, g), 256, this.cfg.norm) : null,
+      genuineTestRecords: g,
+      seconds: warm.reduce((a, r) => a + r.seconds, 0),
+      secondsPerEpoch: warm.map((r) => Math.round(r.seconds)),
+    };
+    await writeJsonAtomic(path.join(this.dir, WARMUP_METRICS), m);
+    this.io.log(`warm-up: float test accuracy ${(100 * m.testAccuracy).toFixed(2)}%` +
+      (m.genuineTestAccuracy != null ? ` (genuine records ${(100 * m.genuineTestAccuracy).toFixed(2)}%)` : ''));
   }
 
   /**

@@ -10,6 +10,8 @@ import { initParams } from '../../src/models/params.js';
 import { geometry } from '../../src/models/spec.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { SearchModel } from '../../src/search/model.js';
+import { assignAll, loadTensors } from '../../src/train/checkpoint.js';
+import { evaluate } from '../../src/train/float.js';
 import { Run, type EpochRecord } from '../../src/train/run.js';
 import { resolveConfig } from '../../src/cli/train.js';
 import { cli } from '../helpers/cli.js';
@@ -79,6 +81,22 @@ describe('hetsplit train (tiny model, generated data)', () => {
       expect(m5).toHaveProperty(k);
     }
     expect(m5.energyMJ).toBeLessThan(m0.energyMJ);
+    // the float warm-up's test accuracy: recomputed here from warmup.bin; --from-warmup copies it
+    const wm = readJson(path.join(zero, 'warmup-metrics.json'));
+    expect(readJson(path.join(big, 'warmup-metrics.json'))).toEqual(wm);
+    {
+      const data = await locateCifar({ dataset: 'cifar10', data: dataRoot });
+      const spec = buildModel('tinycnn');
+      const params = initParams(spec, 42);
+      const saved = await loadTensors(path.join(zero, 'warmup.bin'));
+      assignAll('warmup.bin', new Map([...params.trainable, ...params.state]), saved, 'p/');
+      tf.dispose([...saved.values()]);
+      const every = Int32Array.from({ length: data.test.n }, (_, i) => i);
+      expect(wm.testAccuracy).toBe(evaluate(spec, params, data.test, every, 64, 'unit'));
+      expect(wm.epochs).toBe(1);
+      expect(wm.secondsPerEpoch).toHaveLength(1);
+      params.dispose();
+    }
     // energy on DIANA: analog is the cheaper CU for these layers; the share of analog channels grows
     const mapping = readJson(path.join(big, 'mapping.json'));
     expect(mapping.platform).toBe('diana');
