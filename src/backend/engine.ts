@@ -57,6 +57,20 @@ export const MAX_WASM_THREADS = 8;
  * on the package's single-thread build for 1 thread or when the threaded one fails.
  */
 async function setWasmBackend(threads: number, fallbacks: string[]): Promise<boolean> {
+  // Emscripten's runtime adds process handlers that rethrow any uncaught error from its
+  // own code, so Node prints the module's 50 kB minified line with it: drop them.
+  const events = ['uncaughtException', 'unhandledRejection'];
+  const before = events.map((e) => new Set(process.listeners(e as 'uncaughtException')));
+  try {
+    return await startWasm(threads, fallbacks);
+  } finally {
+    events.forEach((e, i) => {
+      for (const l of process.listeners(e as 'uncaughtException')) if (!before[i]!.has(l)) process.removeListener(e, l);
+    });
+  }
+}
+
+async function startWasm(threads: number, fallbacks: string[]): Promise<boolean> {
   if (threads > 1) {
     const plain = tf.findBackendFactory('wasm');
     registerThreadedWasm(threads);

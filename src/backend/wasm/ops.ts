@@ -27,6 +27,13 @@ export class Scratch {
     return out;
   }
 
+  /** A float32 scalar on the backend, tracked as a temporary. */
+  scalar(value: number): TensorInfo {
+    const out = this.backend.makeOutput([], 'float32', undefined, Float32Array.of(value));
+    this.temps.push(out);
+    return out;
+  }
+
   reshape(x: TensorInfo, shape: number[]): TensorInfo {
     return this.run('Reshape', { x }, { shape });
   }
