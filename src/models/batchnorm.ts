@@ -6,28 +6,10 @@
  * backward is three full-size passes with broadcast [C] operands:
  *   x̂ = (x − μ)/σ,  s = γ/σ,  dβ = Σ dy,  dγ = Σ dy·x̂
  *   dx = s·dy − (s·dγ/N)·x̂ − s·dβ/N
- * Per-channel sums are a [1,N]·[N,C] matmul (XNNPACK) instead of a transposing reduce.
+ * Per-channel sums are `channelSum` (channel.ts), not TF.js's transposing reduce.
  */
 import * as tf from '@tensorflow/tfjs-core';
-
-/**
- * Σ over all but the last axis. For NHWC activations: a global average pool (XNNPACK,
- * threaded) times H·W, then a [1,B]·[B,C] matmul over the batch. A single [1,N]·[N,C]
- * matmul is as fast only when [N,C] is reused: WASM's MatMul packs its second operand
- * as fully-connected weights on every new tensor (4.6 ms per call in a ResNet20 step).
- */
-export function channelSum(x: tf.Tensor): tf.Tensor1D {
-  const c = x.shape[x.rank - 1];
-  return tf.tidy(() => {
-    let rows = x as tf.Tensor;
-    if (x.rank === 4 && x.shape[1]! * x.shape[2]! > 1) {
-      const [, h, w] = x.shape as [number, number, number, number];
-      rows = tf.mul(tf.avgPool(x as tf.Tensor4D, [h, w], [h, w], 'valid'), h * w);
-    }
-    const n = rows.size / c;
-    return tf.reshape(tf.matMul(tf.ones([1, n]), tf.reshape(rows, [n, c])), [c]) as tf.Tensor1D;
-  });
-}
+import { channelSum } from './channel.js';
 
 export interface BatchStats { mean: tf.Tensor1D; variance: tf.Tensor1D }
 

@@ -1,6 +1,7 @@
 /** Forward pass of a float ModelSpec (conv/depthwise/FC + BatchNorm + ReLU + residual adds). */
 import * as tf from '@tensorflow/tfjs-core';
 import { batchNormTrain } from './batchnorm.js';
+import { addBias } from './channel.js';
 import type { ParamStore } from './params.js';
 import { walkModel, type ConvLayerSpec, type ModelSpec } from './spec.js';
 
@@ -62,7 +63,7 @@ function normAct(l: ConvLayerSpec, prefix: string, p: ParamStore, y0: tf.Tensor4
       y = tf.add(tf.mul(y, s), tf.sub(beta, tf.mul(rMean, s))) as tf.Tensor4D;
     }
   } else {
-    y = tf.add(y, p.get(`${prefix}.b`)) as tf.Tensor4D;
+    y = addBias(y, p.get(`${prefix}.b`));
   }
   return l.relu ? tf.relu(y) : y;
 }

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayerPlan } from '../hw/cost.js';
 import type { ComputeUnit, Platform } from '../hw/platform.js';
+import { addBias, mixChannels } from '../models/channel.js';
 import { ParamStore } from '../models/params.js';
 import { walkModel, type ConvLayerSpec, type ModelSpec } from '../models/spec.js';
 import {
@@ -208,10 +209,10 @@ export class SearchModel {
     counts.push(this.layerCounts(k, 1, m));
     const wc = this.quantizeWeights(conv, `${l.name}.conv`, this.params.get(`${l.name}.conv.w`));
     const wd = this.quantizeWeights(dw, l.name, this.params.get(`${l.name}.w`));
-    let yc: tf.Tensor4D = tf.add(tf.conv2d(xq, wc as tf.Tensor4D, l.stride, l.pad), this.bias(conv, this.params.get(`${l.name}.conv.b`)));
-    let yd: tf.Tensor4D = tf.add(tf.depthwiseConv2d(xq, wd as tf.Tensor4D, l.stride, l.pad), this.bias(dw, this.params.get(`${l.name}.b`)));
+    let yc = addBias(tf.conv2d(xq, wc as tf.Tensor4D, l.stride, l.pad), this.bias(conv, this.params.get(`${l.name}.conv.b`)));
+    let yd = addBias(tf.depthwiseConv2d(xq, wd as tf.Tensor4D, l.stride, l.pad), this.bias(dw, this.params.get(`${l.name}.b`)));
     if (l.relu) { yc = tf.relu(yc); yd = tf.relu(yd); }
-    return tf.add(tf.mul(yc, m), tf.mul(yd, tf.sub(1, m)));
+    return mixChannels(yc, yd, m);
   }
 
   /** W_mix[c] = Σ_i θ[i,c]·Q_i(W[c]) and b_mix likewise, over the CUs that may run layer k. */
@@ -249,7 +250,7 @@ export class SearchModel {
       y = depthwise
         ? tf.depthwiseConv2d(xq, wMix as tf.Tensor4D, l.stride, l.pad)
         : tf.conv2d(xq, wMix as tf.Tensor4D, l.stride, l.pad);
-      y = tf.add(y, bMix);
+      y = addBias(y, bMix);
     }
     return l.relu ? tf.relu(y) : y;
   }
