@@ -1,11 +1,12 @@
 /** `hetsplit bench` (npm run bench): training throughput, not a test. */
 import type { CommandModule } from 'yargs';
-import { BENCH_CASES, benchCase, benchMeta, profileStep, type BenchCase } from '../train/bench.js';
+import { BENCH_CASES, benchCase, benchMeta, profileStep, soakCase, type BenchCase, type SoakResult } from '../train/bench.js';
+import { UserError } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { startEngine, type GlobalArgs } from './common.js';
 
 interface BenchArgs extends GlobalArgs {
-  cases: string[]; batch: number; warmup: number; steps: number; profile: boolean; out: string;
+  cases: string[]; batch: number; warmup: number; steps: number; profile: boolean; soak?: number; out: string;
 }
 
 export const benchCommand: CommandModule<GlobalArgs, BenchArgs> = {
@@ -17,9 +18,29 @@ export const benchCommand: CommandModule<GlobalArgs, BenchArgs> = {
     .option('warmup', { type: 'number', default: 2 })
     .option('steps', { type: 'number', default: 5 })
     .option('profile', { type: 'boolean', default: false, describe: 'also print the per-kernel time table of one step' })
+    .option('soak', { type: 'number', describe: 'instead: run N steps of each case, sampling RSS and numTensors every 50 (leak check)' })
     .option('out', { type: 'string', default: 'bench.json' }) as never,
   handler: async (args) => {
+    if (args.soak !== undefined && !(Number.isInteger(args.soak) && args.soak >= 1)) {
+      throw new UserError(`--soak: expected a whole number of steps >= 1, got ${args.soak}`);
+    }
     await startEngine(args);
+    if (args.soak !== undefined) {
+      const soaks: SoakResult[] = [];
+      for (const model of args.cases) {
+        const r = soakCase(model, args.batch, args.soak, 50, (smp, n) => {
+          process.stderr.write(`\r${model}: step ${smp.step}/${n}  rss ${smp.rssMB.toFixed(0)} MB  tensors ${smp.numTensors}   `);
+        });
+        process.stderr.write('\n');
+        soaks.push(r);
+        const first = r.samples[0]!, last = r.samples[r.samples.length - 1]!;
+        console.log(`${r.name} x${r.steps} steps (batch ${r.batch}): RSS ${first.rssMB.toFixed(0)} -> ${last.rssMB.toFixed(0)} MB ` +
+          `(last quarter vs second quarter ${r.rssGrowthMB >= 0 ? '+' : ''}${r.rssGrowthMB.toFixed(1)} MB), numTensors ${first.numTensors} -> ${last.numTensors} (flat: ${r.numTensorsFlat})`);
+      }
+      await writeJsonAtomic(args.out, { ...benchMeta(), soak: soaks });
+      console.log(`wrote ${args.out}`);
+      return;
+    }
     const cases: BenchCase[] = [];
     let peakRss = 0;
     for (const model of args.cases) {

@@ -132,6 +132,60 @@ export function benchCase(name: string, batch: number, warmup: number, steps: nu
   };
 }
 
+export interface SoakSample {
+  step: number;
+  rssMB: number;
+  /** V8's JS heap in use. */
+  jsHeapMB: number;
+  /** The WASM backend's linear memory (it only grows), null on other engines. */
+  wasmMemoryMB: number | null;
+  numTensors: number;
+}
+
+function wasmMemoryMB(): number | null {
+  const b = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return b.wasm?.HEAPU8 ? b.wasm.HEAPU8.length / 2 ** 20 : null;
+}
+
+export interface SoakResult {
+  name: string;
+  batch: number;
+  steps: number;
+  samples: SoakSample[];
+  /** numTensors identical at every sample. */
+  numTensorsFlat: boolean;
+  /** Mean RSS of the last quarter of samples minus that of the second quarter (MB). */
+  rssGrowthMB: number;
+}
+
+/**
+ * `steps` training steps of one case, sampling RSS and tf.memory().numTensors every
+ * `every` steps (the first sample after the first step, once buffers exist): a leak shows
+ * as numTensors changing or RSS climbing between the second and last quarters.
+ */
+export function soakCase(name: string, batch: number, steps: number, every: number,
+  onSample?: (s: SoakSample, steps: number) => void): SoakResult {
+  const { step, dispose } = benchSetup(name, batch);
+  const samples: SoakSample[] = [];
+  for (let i = 1; i <= steps; i++) {
+    step();
+    if (i === 1 || i % every === 0 || i === steps) {
+      const mem = process.memoryUsage();
+      const smp = { step: i, rssMB: mem.rss / 2 ** 20, jsHeapMB: mem.heapUsed / 2 ** 20, wasmMemoryMB: wasmMemoryMB(), numTensors: tf.memory().numTensors };
+      samples.push(smp);
+      onSample?.(smp, steps);
+    }
+  }
+  dispose();
+  const q = Math.max(1, Math.floor(samples.length / 4));
+  const mean = (a: SoakSample[]) => a.reduce((t, x) => t + x.rssMB, 0) / a.length;
+  return {
+    name, batch, steps, samples,
+    numTensorsFlat: samples.every((x) => x.numTensors === samples[0]!.numTensors),
+    rssGrowthMB: mean(samples.slice(-q)) - mean(samples.slice(q, 2 * q)),
+  };
+}
+
 export function benchMeta(): Omit<BenchResult, 'cases' | 'peakRssMB'> {
   const e = engineInfo();
   return {
