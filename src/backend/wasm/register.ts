@@ -1,6 +1,6 @@
 /**
  * Registers hetsplit's training kernels on the 'wasm' backend, replacing any kernel of
- * the same name that WASM ships (its Conv2DBackpropInput is a naive loop).
+ * the same name that WASM ships (its Conv2DBackpropInput is a naive loop, its Identity a copy).
  * Each kernel lives in its own file beside its comparison test (test/backend/).
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
@@ -8,12 +8,14 @@ import { conv2dBackpropFilterConfig } from './conv2d_backprop_filter.js';
 import { conv2dBackpropInputConfig } from './conv2d_backprop_input.js';
 import { depthwiseBackpropFilterConfig } from './depthwise_backprop_filter.js';
 import { depthwiseBackpropInputConfig } from './depthwise_backprop_input.js';
+import { identityConfig } from './identity.js';
 
 export const wasmTrainingKernels: readonly KernelConfig[] = [
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
   depthwiseBackpropFilterConfig,
   depthwiseBackpropInputConfig,
+  identityConfig,
 ];
 
 let registered = false;
