@@ -42,6 +42,36 @@ export class Scratch {
     return this.run('Transpose', { x }, { perm });
   }
 
+  /**
+   * [A, ...M, C] → [C, ...M, A] (the first and last axes swapped), as a JS loop over the
+   * heap: per middle index an A×C tile, read row by row, written column by column.
+   * Faster than WASM's Transpose kernel on [128,32,32,16] (5.4 vs 8.8 ms). The output is
+   * allocated before the input view is taken (a heap growth detaches earlier views).
+   */
+  swapOuterInner(x: TensorInfo): TensorInfo {
+    const a = x.shape[0]!, c = x.shape[x.shape.length - 1]!;
+    const m = x.shape.slice(1, -1).reduce((p, q) => p * q, 1);
+    const out = this.allocate([c, ...x.shape.slice(1, -1), a]);
+    const src = this.backend.typedArrayFromHeap(x) as Float32Array;
+    const dst = this.backend.typedArrayFromHeap(out) as Float32Array;
+    const stride = m * c;
+    for (let j = 0; j < m; j++) {
+      for (let k = 0; k < c; k++) {
+        let i = j * c + k;
+        const o = (k * m + j) * a;
+        for (let b = 0; b < a; b++, i += stride) dst[o + b] = src[i]!;
+      }
+    }
+    return out;
+  }
+
+  /** A float32 output on the backend, tracked as a temporary. Take heap views AFTER this. */
+  private allocate(shape: number[]): TensorInfo {
+    const out = this.backend.makeOutput(shape, 'float32');
+    this.temps.push(out);
+    return out;
+  }
+
   /** Slices `[0, size)` along every axis (a crop from the origin); no-op when sizes match. */
   cropTo(x: TensorInfo, size: number[]): TensorInfo {
     if (size.every((s, i) => s === x.shape[i])) return x;
