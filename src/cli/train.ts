@@ -109,7 +109,7 @@ export async function train(args: TrainArgs, engine?: EngineInfo): Promise<void>
     const spec = buildModel(args.model, data.format.numClasses);
     const dir = path.resolve(args.out ?? path.join('runs', `${args.model}-${platform.name}-${args.target}-l${args.lambda}`));
     const run = new Run(dir, cfg, spec, platform, data, { log: (l) => console.log(l), progress: showProgress() }, {
-      engine: info.engine, versions: { hetsplit: version(), tfjs: tf.version_core, node: process.version },
+      engine: info.engine, threads: info.threads, versions: { hetsplit: version(), tfjs: tf.version_core, node: process.version },
       platformFile: platform.source, data: data.source,
     });
     const r = await run.start(args.resume);
