@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasm/register.js';
-import { defaultThreads, registerThreadedWasm } from './wasm/threaded.js';
+import { defaultThreads, registerThreadedWasm, WASM_PRIORITY } from './wasm/threaded.js';
 
 export const ENGINES = ['auto', 'node', 'wasm', 'cpu'] as const;
 export type EngineChoice = (typeof ENGINES)[number];
@@ -50,7 +50,7 @@ async function tryWasm(): Promise<string | null> {
 }
 
 /** The most threads the WASM build's pool takes (it pre-creates 8 workers). */
-export const MAX_WASM_THREADS = 8;
+const MAX_WASM_THREADS = 8;
 
 /**
  * Starts 'wasm' on `threads` threads (the threaded SIMD build, see wasm/threaded.ts), or
@@ -77,7 +77,7 @@ async function startWasm(threads: number, fallbacks: string[]): Promise<boolean>
     if (await tf.setBackend('wasm')) return true;
     fallbacks.push(`threaded wasm failed to start, using 1 thread`);
     tf.removeBackend('wasm');
-    if (plain) tf.registerBackend('wasm', plain, 2);
+    if (plain) tf.registerBackend('wasm', plain, WASM_PRIORITY);
   }
   return tf.setBackend('wasm');
 }

@@ -5,7 +5,6 @@ import { loadPlatform } from '../hw/platform.js';
 import { defaultBaselines, k8sManifest, runSweep, slurmScript, type SweepSpec } from '../pareto/sweep.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
-import { defaultThreads } from '../backend/wasm/threaded.js';
 import { invocationArgv, startEngine, type GlobalArgs } from './common.js';
 import { train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
 import yargs from 'yargs';
@@ -76,8 +75,8 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
       return;
     }
     const info = await startEngine(args);
-    // Worker processes share the cores: each gets its part of the thread budget.
-    const workerThreads = Math.max(1, Math.floor((args.threads ?? defaultThreads()) / args.jobs));
+    // Worker processes share the engine's threads (1 on engines without a WASM pool).
+    const workerThreads = Math.max(1, Math.floor(info.threads / args.jobs));
     await runSweep(dir, spec, {
       workerArgs: ['--engine', args.engine, '--threads', String(workerThreads)],
       jobs: args.jobs, shard: [Number(m[1]), Number(m[2])], log: (l) => console.log(l),

@@ -29,9 +29,7 @@ export class Scratch {
 
   /** A float32 scalar on the backend, tracked as a temporary. */
   scalar(value: number): TensorInfo {
-    const out = this.backend.makeOutput([], 'float32', undefined, Float32Array.of(value));
-    this.temps.push(out);
-    return out;
+    return this.allocate([], Float32Array.of(value));
   }
 
   reshape(x: TensorInfo, shape: number[]): TensorInfo {
@@ -65,9 +63,9 @@ export class Scratch {
     return out;
   }
 
-  /** A float32 output on the backend, tracked as a temporary. Take heap views AFTER this. */
-  private allocate(shape: number[]): TensorInfo {
-    const out = this.backend.makeOutput(shape, 'float32');
+  /** A float32 tensor on the backend, tracked as a temporary. Take heap views AFTER this. */
+  private allocate(shape: number[], values?: Float32Array): TensorInfo {
+    const out = this.backend.makeOutput(shape, 'float32', undefined, values);
     this.temps.push(out);
     return out;
   }

@@ -27,6 +27,9 @@ import { BackendWasm, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 
 const require = createRequire(import.meta.url);
 
+/** The priority tfjs-backend-wasm registers 'wasm' with; replacements keep it. */
+export const WASM_PRIORITY = 2;
+
 interface EmscriptenModule {
   cwrap(name: string, ret: string | null, args: string[]): (...a: number[]) => number;
   PThread?: { runningWorkers: { unref(): void }[] };
@@ -101,7 +104,7 @@ export function registerThreadedWasm(threads: number): void {
     const backend = new BackendWasm(mod as never);
     for (const w of mod.PThread?.runningWorkers ?? []) w.unref();
     return backend;
-  }, 2);
+  }, WASM_PRIORITY);
 }
 
 /** The thread count to use when none is given: HETSPLIT_THREADS, else every core. */
