@@ -3,7 +3,7 @@ import yargs from 'yargs';
 import { EngineError } from '../backend/engine.js';
 import { ExitStatus, UserError } from '../util/errors.js';
 import { benchCommand } from './bench.js';
-import { setInvocationArgv, withGlobals } from './common.js';
+import { lastFlagWins, setInvocationArgv, withGlobals } from './common.js';
 import { costCommand } from './cost.js';
 import { dataCommand } from './data.js';
 import { demoCommand } from './demo.js';
@@ -18,10 +18,8 @@ import { trainCommand } from './train.js';
 /** Usage and input errors: one line on stderr, exit code 2. Returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   setInvocationArgv(argv);
-  const cli = withGlobals(yargs(argv))
+  const cli = lastFlagWins(withGlobals(yargs(argv)))
     .scriptName('hetsplit')
-    // A flag given twice: the last one wins (as in most CLIs), never an array.
-    .parserConfiguration({ 'duplicate-arguments-array': false })
     .command(demoCommand as never)
     .command(engineCommand as never)
     .command(dataCommand as never)

@@ -14,6 +14,24 @@ export function withGlobals<T>(y: Argv<T>): Argv<T & GlobalArgs> {
   }) as Argv<T & GlobalArgs>;
 }
 
+/**
+ * A flag given twice: the last one wins (as in most CLIs), never an array; options
+ * declared as arrays (and variadic positionals) keep every value. Done as a middleware
+ * rather than yargs' `duplicate-arguments-array: false`, which also keeps only the last
+ * value of a variadic positional (yargs issue #2011: `pareto a b` saw only `b`).
+ */
+export function lastFlagWins<T>(y: Argv<T>): Argv<T> {
+  return y.middleware((argv) => {
+    // getOptions() is public yargs API (the current command's options) but not in @types/yargs.
+    const arrays = new Set((y as unknown as { getOptions(): { array: string[] } }).getOptions().array);
+    const a = argv as Record<string, unknown>;
+    for (const k of Object.keys(a)) {
+      const v = a[k];
+      if (k !== '_' && Array.isArray(v) && !arrays.has(k)) a[k] = v[v.length - 1];
+    }
+  }, true);
+}
+
 /** Starts the engine and prints it as the command's first log line. */
 export async function startEngine(args: GlobalArgs): Promise<EngineInfo> {
   const info = await initEngine(args.engine, args.threads);

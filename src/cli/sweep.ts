@@ -5,7 +5,7 @@ import { loadPlatform } from '../hw/platform.js';
 import { defaultBaselines, k8sManifest, runSweep, slurmScript, type SweepSpec } from '../pareto/sweep.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
-import { invocationArgv, startEngine, type GlobalArgs } from './common.js';
+import { invocationArgv, lastFlagWins, startEngine, type GlobalArgs } from './common.js';
 import { train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
 import yargs from 'yargs';
 
@@ -81,9 +81,9 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
       workerArgs: ['--engine', args.engine, '--threads', String(workerThreads)],
       jobs: args.jobs, shard: [Number(m[1]), Number(m[2])], log: (l) => console.log(l),
       trainInProcess: async (argv) => {
-        const parsed = await trainCommandOptions(yargs(argv))
-          .option('engine', { type: 'string', default: args.engine })
-          .parserConfiguration({ 'duplicate-arguments-array': false }).strict().exitProcess(false)
+        const parsed = await lastFlagWins(trainCommandOptions(yargs(argv))
+          .option('engine', { type: 'string', default: args.engine }))
+          .strict().exitProcess(false)
           .fail((msg, err) => { throw err ?? new UserError(msg); }).parseAsync();
         await train(parsed as unknown as TrainArgs, info);
       },
