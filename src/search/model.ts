@@ -324,6 +324,13 @@ export class SearchModel {
     this.assignmentValue = assignment.map((a) => a.slice());
   }
 
+  /** Back to the soft θ of the search (undoes fix). */
+  unfix(): void {
+    this.fixed?.forEach((t) => t.dispose());
+    this.fixed = null;
+    this.assignmentValue = null;
+  }
+
   /**
    * The mapped layer k as the forward pass computes it (fixed mapping): the mixed,
    * dequantized weights and bias, and for a conv-vs-depthwise layer the conv branch and

@@ -78,6 +78,12 @@ export interface EpochRecord {
   loss: number;
   trainAccuracy: number;
   valAccuracy: number;
+  /**
+   * Search epochs: validation accuracy of the discrete mapping (argmax α, hard
+   * quantizers) with the epoch's weights, i.e. what fine-tuning starts from. valAccuracy
+   * is the soft network's. null in other phases.
+   */
+  discreteValAccuracy: number | null;
   temperature: number | null;
   /** Soft (expected) cost of the current θ, in the target's unit (cycles or mJ). */
   expectedCost: number | null;
@@ -366,7 +372,11 @@ export class Run {
         return (this.cfg.target === 'latency' ? c.latency : c.energy).dataSync()[0]!;
       });
       const assignment = model.discretise();
-      const rec = this.record('search', epoch, loss / seen, correct / seen, valAccuracy, t0, seen, T, expected, assignment, model);
+      model.fix(assignment);
+      const discreteVal = this.evalSearch(model, 1);
+      model.unfix();
+      const rec = this.record('search', epoch, loss / seen, correct / seen, valAccuracy, t0, seen, T, expected, assignment, model,
+        undefined, discreteVal);
       this.state.adamStep = adam.step;
       await this.endEpoch(rec, model.params.trainable, { sgd: sgdW, sgdq: sgdQ, adam }, null);
     }
@@ -546,7 +556,8 @@ export class Run {
 
   private record(phase: EpochRecord['phase'], epoch: number, loss: number, trainAccuracy: number, valAccuracy: number,
     t0: number, seen: number, temperature: number | null, expectedCost: number | null,
-    assignment: Assignment | null, model?: SearchModel, fixedCost?: ReturnType<typeof networkCost>): EpochRecord {
+    assignment: Assignment | null, model?: SearchModel, fixedCost?: ReturnType<typeof networkCost>,
+    discreteValAccuracy: number | null = null): EpochRecord {
     const seconds = (performance.now() - t0) / 1000;
     let discreteCost: EpochRecord['discreteCost'] = null;
     let fractions: EpochRecord['fractions'] = null;
@@ -558,12 +569,12 @@ export class Run {
         Object.fromEntries(this.platform.cus.map((cu, i) => [cu.name, counts[k]![i]! / l.cout]))]));
     }
     const r: EpochRecord = {
-      phase, epoch: epoch + 1, loss, trainAccuracy, valAccuracy, temperature, expectedCost, discreteCost, fractions,
+      phase, epoch: epoch + 1, loss, trainAccuracy, valAccuracy, discreteValAccuracy, temperature, expectedCost, discreteCost, fractions,
       seconds, imgPerSec: seen / seconds, numTensors: tf.memory().numTensors,
     };
     const cost = discreteCost ? ` | ${discreteCost.cycles.toFixed(0)} cycles ${discreteCost.energyMJ.toFixed(5)} mJ` : '';
     this.say(`${phase} epoch ${r.epoch}: loss ${loss.toFixed(4)} train ${(100 * trainAccuracy).toFixed(2)}% ` +
-      `val ${(100 * valAccuracy).toFixed(2)}%${temperature !== null ? ` T ${temperature.toFixed(3)}` : ''}${cost} (${seconds.toFixed(1)} s)`);
+      `val ${(100 * valAccuracy).toFixed(2)}%${discreteValAccuracy !== null ? ` (discrete ${(100 * discreteValAccuracy).toFixed(2)}%)` : ''}${temperature !== null ? ` T ${temperature.toFixed(3)}` : ''}${cost} (${seconds.toFixed(1)} s)`);
     return r;
   }
 

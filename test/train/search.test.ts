@@ -115,6 +115,8 @@ describe('hetsplit train (tiny model, generated data)', () => {
     expect(search[2]!.expectedCost!).toBeLessThan(search[0]!.expectedCost!);
     expect(new Set(search.map((r) => r.numTensors)).size).toBe(1);
     expect(search[0]!.fractions).toHaveProperty('conv1');
+    for (const r of search) expect(r.discreteValAccuracy).toBeGreaterThanOrEqual(0);
+    expect(log.filter((r) => r.phase !== 'search').every((r) => r.discreteValAccuracy === null)).toBe(true);
     const cfg = readJson(path.join(big, 'config.json'));
     expect(cfg).toMatchObject({ lambda: 5, target: 'energy', engine: 'wasm' });
     expect(cfg.versions.tfjs).toBe('4.22.0');
@@ -191,6 +193,12 @@ describe('conv-vs-depthwise search (Darkside, tiny model)', () => {
     expect(k0).toEqual(k0.map((_, i) => i)); // a prefix of the channels
     expect(k20.length).toBeLessThan(k0.length);
     expect(readJson(path.join(root, 'b', 'metrics.json')).latencyCycles).toBeLessThan(readJson(path.join(root, 'a', 'metrics.json')).latencyCycles);
+    // no fine-tune epochs: the final network is the last search epoch's, discretised, so its
+    // validation accuracy (recomputed at the end of the run) is that epoch's discrete one
+    for (const d of ['a', 'b']) {
+      const search = readLog(path.join(root, d)).filter((r) => r.phase === 'search');
+      expect(search.at(-1)!.discreteValAccuracy).toBe(readJson(path.join(root, d, 'metrics.json')).valAccuracy);
+    }
   }, 120_000);
 });
 
