@@ -9,6 +9,7 @@ import { dataCommand } from './data.js';
 import { demoCommand } from './demo.js';
 import { engineCommand } from './engine.js';
 import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
 import { paretoCommand } from './pareto.js';
 import { scheduleCommand } from './schedule.js';
 import { selectCommand } from './select.js';
@@ -23,6 +24,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .command(demoCommand as never)
     .command(engineCommand as never)
     .command(dataCommand as never)
+    .command(importCommand as never)
     .command(trainCommand as never)
     .command(sweepCommand as never)
     .command(paretoCommand as never)

@@ -1,4 +1,5 @@
 /** `hetsplit sweep`: λ sweep with a shared warm-up, baselines, worker processes, shards. */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadPlatform } from '../hw/platform.js';
@@ -6,7 +7,7 @@ import { defaultBaselines, k8sManifest, runSweep, slurmScript, type SweepSpec } 
 import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { invocationArgv, lastFlagWins, startEngine, type GlobalArgs } from './common.js';
-import { train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
+import { resolveRunModel, train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
 import yargs from 'yargs';
 
 interface SweepArgs extends TrainArgs {
@@ -38,7 +39,8 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     .option('shards', { type: 'number', default: 4, describe: 'shards of --emit' })
     .option('image', { type: 'string', default: 'hetsplit:latest', describe: 'container image for --emit k8s' })
     .option('volume-claim', { type: 'string', default: 'hetsplit-sweeps', describe: 'PersistentVolumeClaim holding the sweeps (k8s)' })
-    .option('out', { type: 'string', demandOption: true, describe: 'sweep directory' }) as never,
+    .option('out', { type: 'string', demandOption: true, describe: 'sweep directory' })
+    .option('from-warmup', { type: 'string', describe: 'start every point from this float warm-up (e.g. an imported network) instead of training one' }) as never,
   handler: async (args) => {
     const lambdas = numbers('lambdas', args.lambdas);
     if (lambdas.some((l) => l < 0)) throw new UserError(`--lambdas: expected values >= 0, got ${args.lambdas}`);
@@ -47,7 +49,10 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UserError(`--shard: expected i/n with 0 <= i < n, got '${args.shard}'`);
     if (!Number.isInteger(args.jobs) || args.jobs < 1) throw new UserError(`--jobs: expected a whole number >= 1, got ${args.jobs}`);
     const platform = loadPlatform(args.platform);
-    const baselines = args.baselines === 'auto' ? defaultBaselines(platform, args.model, args.target)
+    const fromWarmup = args.fromWarmup ? path.resolve(args.fromWarmup) : undefined;
+    const { spec: model, ref } = resolveRunModel({ model: args.model, fromWarmup }, args.dataset === 'cifar100' ? 100 : 10);
+    const modelRef = existsSync(ref) ? path.resolve(ref) : ref;
+    const baselines = args.baselines === 'auto' ? defaultBaselines(platform, model, args.target)
       : args.baselines === 'none' ? [] : args.baselines.split(',').map((s) => s.trim());
     const sorted = [...lambdas].sort((a, b) => a - b);
     const randomOf = args.randomOf === undefined ? [sorted[Math.floor(sorted.length / 2)]!]
@@ -60,7 +65,10 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     }
     const dir = path.resolve(args.out);
     if (trainFlags.data) trainFlags.data = path.resolve(String(trainFlags.data));
-    const spec: SweepSpec = { platform: args.platform, model: args.model, target: args.target, lambdas, seeds, baselines, randomOf, train: trainFlags };
+    const spec: SweepSpec = {
+      platform: args.platform, model: modelRef, target: args.target, lambdas, seeds, baselines, randomOf, train: trainFlags,
+      ...(fromWarmup ? { fromWarmup } : {}),
+    };
 
     if (args.emit) {
       if (!Number.isInteger(args.shards) || args.shards < 1) throw new UserError(`--shards: expected a whole number >= 1, got ${args.shards}`);

@@ -1,5 +1,5 @@
 /** `hetsplit train`: warm-up → search → fine-tune of one λ, in a resumable run directory. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EngineInfo } from '../backend/engine.js';
@@ -7,14 +7,17 @@ import type { Argv, CommandModule } from 'yargs';
 import type { CifarName } from '../data/cifar.js';
 import { locateCifar } from '../data/locate.js';
 import { loadPlatform } from '../hw/platform.js';
-import { buildModel, MODELS } from '../models/zoo.js';
+import type { Normalization } from '../data/pipeline.js';
+import { MODEL_FILE, resolveModel } from '../models/resolve.js';
+import type { ModelSpec } from '../models/spec.js';
+import { MODELS } from '../models/zoo.js';
 import { Run, type RunConfig } from '../train/run.js';
 import { UserError } from '../util/errors.js';
 import { showProgress, startEngine, type GlobalArgs } from './common.js';
 import { dataOptions } from './data.js';
 
 export interface TrainArgs extends GlobalArgs {
-  platform: string; model: string; dataset: CifarName; data?: string; target: 'energy' | 'latency'; lambda: number;
+  platform: string; model?: string; dataset: CifarName; data?: string; target: 'energy' | 'latency'; lambda: number;
   epochsWarmup: number; epochsSearch: number; epochsFinetune: number; batch: number; seed: number;
   trainLimit: number; valSize: number; out?: string; resume: boolean; fromWarmup?: string;
   lrWarmup: number; lrWeights: number; lrAlpha: number; lrQuant: number; lrFinetune: number;
@@ -25,7 +28,10 @@ export interface TrainArgs extends GlobalArgs {
 export function trainOptions<T>(y: Argv<T>) {
   return dataOptions(y)
     .option('platform', { type: 'string', default: 'diana', describe: 'built-in platform or a JSON file' })
-    .option('model', { choices: Object.keys(MODELS), default: 'resnet20' })
+    .option('model', {
+      type: 'string',
+      describe: `${Object.keys(MODELS).join(' | ')}, an .onnx file, or a directory with ${MODEL_FILE} (default: the --from-warmup's model, else resnet20)`,
+    })
     .option('target', { choices: ['energy', 'latency'] as const, default: 'latency' as const })
     .option('epochs-warmup', { type: 'number', default: 40 })
     .option('epochs-search', { type: 'number', default: 20 })
@@ -49,8 +55,29 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('mapping', { type: 'string', describe: 'baseline: fine-tune this fixed mapping instead of searching (all:<cu>, min-latency, min-energy, random:<run dir>)' });
 }
 
+/**
+ * The model of a run and its input preprocessing: --model if given, else the model of the
+ * --from-warmup directory (an imported network's spec and normalisation), else resnet20.
+ */
+export function resolveRunModel(a: { model?: string; fromWarmup?: string }, numClasses = 10): { spec: ModelSpec; norm: Normalization; ref: string } {
+  let norm: Normalization = 'unit';
+  let ref = a.model ?? 'resnet20';
+  if (a.fromWarmup) {
+    const cfgFile = path.join(a.fromWarmup, 'config.json');
+    if (!existsSync(cfgFile)) throw new UserError(`--from-warmup ${a.fromWarmup}: not a warm-up directory (no config.json)`);
+    let cfg: { model?: string; norm?: Normalization };
+    try { cfg = JSON.parse(readFileSync(cfgFile, 'utf8')) as typeof cfg; } catch (e) {
+      throw new UserError(`${cfgFile}: not valid JSON (${(e as Error).message})`);
+    }
+    norm = cfg.norm ?? 'unit';
+    if (!a.model) ref = existsSync(path.join(a.fromWarmup, MODEL_FILE)) ? path.resolve(a.fromWarmup) : cfg.model ?? 'resnet20';
+  }
+  return { spec: resolveModel(ref, numClasses), norm, ref };
+}
+
 /** Validates flags and resolves every setting of a run. */
-export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>): RunConfig {
+export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>, model = a.model ?? 'resnet20',
+  norm: Normalization = 'unit'): RunConfig {
   const nonNeg = ['lambda', 'weightDecay', 'weightDecayWarmup', 'temperatureDecay', 'momentum'] as const;
   const pos = ['lrWarmup', 'lrWeights', 'lrAlpha', 'lrQuant', 'lrFinetune', 'costTemperature', 'batch'] as const;
   const flag = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -60,7 +87,7 @@ export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>): 
     if (!Number.isInteger(a[k]) || a[k] < 0) throw new UserError(`${flag(k)}: expected a whole number >= 0, got ${a[k]}`);
   }
   return {
-    platform: a.platform, model: a.model, dataset: a.dataset, target: a.target, lambda: a.lambda, seed: a.seed,
+    platform: a.platform, model, dataset: a.dataset, target: a.target, lambda: a.lambda, seed: a.seed,
     batch: a.batch, valSize: a.valSize, trainLimit: a.trainLimit || null,
     epochsWarmup: a.epochsWarmup, epochsSearch: a.epochsSearch, epochsFinetune: a.epochsFinetune,
     warmup: { lr: a.lrWarmup, momentum: a.momentum, weightDecay: a.weightDecayWarmup },
@@ -70,7 +97,7 @@ export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>): 
     },
     finetune: { lr: a.lrFinetune, momentum: a.momentum, weightDecay: a.weightDecay, lrQuant: a.lrQuant },
     lrSteps: [0.5, 0.75],
-    norm: 'unit',
+    norm,
     fromWarmup: a.fromWarmup ? path.resolve(a.fromWarmup) : null,
     warmupOnly: a.warmupOnly ?? false,
     fixedMapping: a.mapping ?? null,
@@ -100,14 +127,17 @@ export const trainCommand: CommandModule<GlobalArgs, TrainArgs> = {
 /** Runs (or resumes) one training run and prints where its results are. */
 export async function train(args: TrainArgs, engine?: EngineInfo): Promise<void> {
   {
-    const cfg = resolveConfig(args);
     const platform = loadPlatform(args.platform);
+    const { spec, norm } = resolveRunModel(args, args.dataset === 'cifar100' ? 100 : 10);
+    const cfg = resolveConfig(args, spec.name, norm);
     const info = engine ?? await startEngine(args);
     const data = await locateCifar({ dataset: args.dataset, data: args.data });
     console.log(`data: ${data.source} (${data.train.n} train, ${data.test.n} test)`);
     if (cfg.valSize >= data.train.n) throw new UserError(`--val-size ${cfg.valSize}: the training set has only ${data.train.n} images`);
-    const spec = buildModel(args.model, data.format.numClasses);
-    const dir = path.resolve(args.out ?? path.join('runs', `${args.model}-${platform.name}-${args.target}-l${args.lambda}`));
+    if (spec.numClasses !== data.format.numClasses) {
+      throw new UserError(`model ${spec.name} has ${spec.numClasses} outputs; ${args.dataset} has ${data.format.numClasses} classes`);
+    }
+    const dir = path.resolve(args.out ?? path.join('runs', `${spec.name}-${platform.name}-${args.target}-l${args.lambda}`));
     const run = new Run(dir, cfg, spec, platform, data, { log: (l) => console.log(l), progress: showProgress() }, {
       engine: info.engine, threads: info.threads, versions: { hetsplit: version(), tfjs: tf.version_core, node: process.version },
       platformFile: platform.source, data: data.source,

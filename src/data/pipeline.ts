@@ -7,11 +7,32 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../models/rng.js';
 import { PIXELS, type ImageSet } from './cifar.js';
 
-export type Normalization = 'unit' | 'meanstd';
+/**
+ * Input preprocessing: 'unit' (pixels / 255), 'meanstd' (CIFAR-10's channel statistics),
+ * or an imported network's own: x = (pixel·scale − mean[c]) / std[c].
+ */
+export type Normalization = 'unit' | 'meanstd' | { scale: number; mean: number[]; std: number[] };
 
 /** CIFAR-10 per-channel statistics of the training set (on 0..1 pixels). */
 const CIFAR_MEAN = [0.4914, 0.4822, 0.4465];
 const CIFAR_STD = [0.2470, 0.2435, 0.2616];
+
+/** Per channel, x = pixel·scale[c] + shift[c]. */
+export function normCoefficients(norm: Normalization): { scale: number[]; shift: number[] } {
+  const t = norm === 'unit' ? { scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1] }
+    : norm === 'meanstd' ? { scale: 1 / 255, mean: CIFAR_MEAN, std: CIFAR_STD } : norm;
+  return { scale: t.std.map((s) => t.scale / s), shift: t.mean.map((m, c) => -m / t.std[c]! + 0) }; // + 0: no −0 for a zero mean
+}
+
+/** Whether inputs are never negative under this preprocessing (zero padding included). */
+export function normNonNegative(norm: Normalization): boolean {
+  return normCoefficients(norm).shift.every((v) => v >= 0);
+}
+
+export function describeNorm(norm: Normalization): string {
+  if (typeof norm === 'string') return norm;
+  return `pixels x ${norm.scale}, mean [${norm.mean.join(', ')}], std [${norm.std.join(', ')}]`;
+}
 
 export interface Split { train: Int32Array; val: Int32Array }
 
@@ -32,9 +53,9 @@ export interface AugmentOptions { crop: boolean; flip: boolean; pad: number }
 export function writeImage(set: ImageSet, src: number, out: Float32Array, offset: number,
   dy: number, dx: number, flip: boolean, norm: Normalization): void {
   const base = src * PIXELS;
+  const k = normCoefficients(norm);
   for (let c = 0; c < 3; c++) {
-    const scale = norm === 'meanstd' ? 1 / (255 * CIFAR_STD[c]) : 1 / 255;
-    const shift = norm === 'meanstd' ? -CIFAR_MEAN[c] / CIFAR_STD[c] : 0;
+    const scale = k.scale[c]!, shift = k.shift[c]!;
     const plane = base + c * 1024;
     for (let y = 0; y < 32; y++) {
       const sy = y + dy;

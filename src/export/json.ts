@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComputeUnit } from '../hw/platform.js';
-import type { ConvLayerSpec } from '../models/spec.js';
+import { explicitPads, type ConvLayerSpec } from '../models/spec.js';
 import { integerBias, integerWeights, pactConstants } from '../quant/quantizers.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import type { LoadedRun } from './load.js';
@@ -60,22 +60,23 @@ export async function exportJson(run: LoadedRun, file: string): Promise<void> {
     });
     return {
       name: l.name, kind: l.kind, input: l.input, cin: l.cin, cout: l.cout, kx: l.kx, ky: l.ky, stride: l.stride,
-      padding: l.pad, groups: l.groups, relu: l.relu,
+      padding: explicitPads(l), dilation: l.dilation ?? 1, groups: l.groups, activation: l.act,
       inputQuantizer: bits === null ? null : activation(model.params.get(`${l.name}.act`), bits),
       parts,
     };
   });
   const adds = spec.adds.map((a) => ({
-    name: a.name, inputs: [a.a, a.b], relu: true,
-    outputQuantizer: activation(model.params.get(`${a.name}.act`), model.options.addBits ?? 7),
+    name: a.name, inputs: [a.a, a.b], relu: a.relu,
+    outputQuantizer: a.relu ? activation(model.params.get(`${a.name}.act`), model.options.addBits ?? 7) : null,
   }));
   await writeJsonAtomic(file, {
     format: 'hetsplit-mapped-network/1',
     platform: platform.name, model: spec.name, inputShape: spec.inputShape, numClasses: spec.numClasses,
     input: 'NHWC image in [0, 1] (pixels / 255)',
-    semantics: 'y = relu?(conv(Q_in(x), W) + b) per layer; W = integer values x scale; each CU computes its channels; ' +
-      'the layer output is the channels of all parts in index order. Q(x) = floor(scale * clamp(x, 0, clipEffective)) / scale.',
+    semantics: 'y = activation(conv(Q_in(x), W) + b) per layer (padding: explicit [top, bottom, left, right]); ' +
+      'W = integer values x scale; each CU computes its channels; the layer output is the channels of all parts in index order. ' +
+      'Q(x) = floor(scale * clamp(x, 0, clipEffective)) / scale. FC layers flatten their NHWC input in (h, w, c) order.',
     metrics: run.metrics,
-    order: spec.order, pool: spec.pool, layers, adds,
+    order: spec.order, pools: spec.pools, layers, adds,
   });
 }

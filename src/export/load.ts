@@ -6,6 +6,8 @@ import { planLayers, type LayerPlan } from '../hw/cost.js';
 import { loadPlatform, type Platform } from '../hw/platform.js';
 import { initParams } from '../models/params.js';
 import { geometry, type ModelSpec } from '../models/spec.js';
+import { normNonNegative } from '../data/pipeline.js';
+import { MODEL_FILE, readSpec } from '../models/resolve.js';
 import { buildModel } from '../models/zoo.js';
 import { SearchModel, type Assignment } from '../search/model.js';
 import { assignAll, loadTensors } from '../train/checkpoint.js';
@@ -39,7 +41,9 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   const metrics = await readJson<Metrics>(path.join(dir, 'metrics.json'));
   const mapping = await readJson<MappingFile>(path.join(dir, 'mapping.json'));
   const platform = loadPlatform(config.platformFile && existsSync(config.platformFile) ? config.platformFile : config.platform);
-  const spec = buildModel(config.model, config.dataset === 'cifar100' ? 100 : 10);
+  // Runs store their network (model.json); older ones name a built-in model.
+  const specFile = path.join(dir, MODEL_FILE);
+  const spec = existsSync(specFile) ? readSpec(specFile) : buildModel(config.model, config.dataset === 'cifar100' ? 100 : 10);
   const plans = planLayers(platform, geometry(spec), spec.name);
   if (mapping.layers.length !== spec.layers.length) throw new UserError(`${dir}/mapping.json: ${mapping.layers.length} layers, ${spec.name} has ${spec.layers.length}`);
   const assignment: Assignment = spec.layers.map((l, k) => {
@@ -54,7 +58,7 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   });
   const split = new Set(plans.filter((p) => p.mode === 'conv-vs-depthwise' && p.searchable).map((p) => p.layer.name));
   const dummy = initParams(spec, 0, split);
-  const model = SearchModel.fromFloat(spec, dummy, platform, plans);
+  const model = SearchModel.fromFloat(spec, dummy, platform, plans, { signedInput: !normNonNegative(config.norm ?? 'unit') });
   dummy.dispose();
   const file = path.join(dir, 'final.bin');
   const t = await loadTensors(file);

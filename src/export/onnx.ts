@@ -11,7 +11,7 @@
 import onnxProto from 'onnx-proto';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComputeUnit } from '../hw/platform.js';
-import { walkModel, type ConvLayerSpec } from '../models/spec.js';
+import { explicitPads, walkModel, type Activation, type ConvLayerSpec, type PoolSpec } from '../models/spec.js';
 import { integerBias, integerWeights, pactConstants } from '../quant/quantizers.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { LoadedRun } from './load.js';
@@ -44,11 +44,24 @@ class OnnxGraph {
 const ints = (name: string, v: number[]) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: v });
 const int = (name: string, v: number) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i: v });
 
-/** TF 'same'/'valid' padding as explicit ONNX pads [top, left, bottom, right]. */
+/** A layer's padding as ONNX pads [top, left, bottom, right]. */
 function pads(l: ConvLayerSpec): number[] {
-  if (l.pad === 'valid') return [0, 0, 0, 0];
-  const th = Math.max((l.h - 1) * l.stride + l.ky - l.inH, 0), tw = Math.max((l.w - 1) * l.stride + l.kx - l.inW, 0);
-  return [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
+  const [t, b, left, r] = explicitPads(l);
+  return [t, left, b, r];
+}
+
+function act(g: OnnxGraph, a: Activation, y: string, name: string): string {
+  if (a === 'relu') return g.node('Relu', [y], [], `${name}.relu`);
+  if (a === 'relu6') return g.node('Clip', [y, g.init(`${name}.min`, Float32Array.of(0), []), g.init(`${name}.max`, Float32Array.of(6), [])], [], `${name}.relu6`);
+  return y;
+}
+
+function poolNode(g: OnnxGraph, p: PoolSpec, x: string): string {
+  if (p.kind === 'global') return g.node('GlobalAveragePool', [x], [], p.name);
+  const [t, b, l, r] = p.pad ?? [0, 0, 0, 0];
+  const attrs = [ints('kernel_shape', p.k!), ints('strides', p.stride!), ints('pads', [t, l, b, r])];
+  if (p.kind === 'avg') attrs.push(int('count_include_pad', p.countIncludePad ? 1 : 0));
+  return g.node(p.kind === 'max' ? 'MaxPool' : 'AveragePool', [x], attrs, p.name);
 }
 
 function actQuant(g: OnnxGraph, prefix: string, x: string, clip: tf.Tensor, bits: number): string {
@@ -97,7 +110,7 @@ function partConv(g: OnnxGraph, run: LoadedRun, l: ConvLayerSpec, cu: ComputeUni
   if (depthwise) input = g.node('Gather', [x, g.init(`${name}.in_channels`, BigInt64Array.from(channels.map(BigInt)), [channels.length])], [int('axis', 1)]);
   return g.node('Conv', [input, W, B], [
     ints('kernel_shape', [l.ky, l.kx]), ints('strides', [l.stride, l.stride]), ints('pads', l.kind === 'fc' ? [0, 0, 0, 0] : pads(l)),
-    ints('dilations', [1, 1]), int('group', depthwise ? channels.length : 1),
+    ints('dilations', [l.dilation ?? 1, l.dilation ?? 1]), int('group', depthwise ? channels.length : 1),
   ], name);
 }
 
@@ -110,6 +123,11 @@ export async function exportOnnx(run: LoadedRun, file: string): Promise<{ nodes:
       let x = input;
       const bits = model.activationBits(k);
       if (bits !== null) x = actQuant(g, `${l.name}.act`, x, model.params.get(`${l.name}.act`), bits);
+      if (l.kind === 'fc' && l.inH * l.inW > 1) {
+        // Our FC flattens NHWC (h, w, c order); ONNX tensors are NCHW.
+        const hwc = g.node('Transpose', [x], [ints('perm', [0, 2, 3, 1])], `${l.name}.nhwc`);
+        x = g.node('Reshape', [hwc, g.init(`${l.name}.flat_shape`, BigInt64Array.of(-1n, BigInt(l.cin), 1n, 1n), [4])], [], `${l.name}.flatten`);
+      }
       const plan = plans[k]!;
       const split = plan.mode === 'conv-vs-depthwise' && plan.searchable && platform.split.style === 'conv-vs-depthwise' ? platform.split : null;
       const parts: string[] = [];
@@ -128,10 +146,12 @@ export async function exportOnnx(run: LoadedRun, file: string): Promise<{ nodes:
         order.forEach((c, i) => { inverse[c] = i; });
         y = g.node('Gather', [y, g.init(`${l.name}.channel_order`, BigInt64Array.from(inverse.map(BigInt)), [inverse.length])], [int('axis', 1)], `${l.name}.ordered`);
       }
-      return l.relu ? g.node('Relu', [y], [], `${l.name}.relu`) : y;
+      return act(g, l.act, y, l.name);
     },
-    add: (a, u, v) => actQuant(g, `${a.name}.act`, g.node('Relu', [g.node('Add', [u, v])]), model.params.get(`${a.name}.act`), model.options.addBits ?? 7),
-    pool: (x) => g.node('GlobalAveragePool', [x], [], 'pool'),
+    add: (a, u, v) => (a.relu
+      ? actQuant(g, `${a.name}.act`, g.node('Relu', [g.node('Add', [u, v])]), model.params.get(`${a.name}.act`), model.options.addBits ?? 7)
+      : g.node('Add', [u, v], [], a.name)),
+    pool: (p, x) => poolNode(g, p, x),
   });
   g.node('Flatten', [last], [int('axis', 1)], 'logits');
   const [h, w, c] = spec.inputShape;

@@ -10,7 +10,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { walkModel, type ConvLayerSpec } from '../models/spec.js';
+import { explicitPads, nodeShape, walkModel, windowOut, type Activation, type ConvLayerSpec, type PoolSpec } from '../models/spec.js';
 import { pactConstants } from '../quant/quantizers.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
@@ -55,13 +55,48 @@ function actQuant(g: Graph, prefix: string, x: string, clip: tf.Tensor, bits: nu
 function conv(g: Graph, name: string, l: ConvLayerSpec, x: string, w: tf.Tensor, b: tf.Tensor, depthwise: boolean): string {
   const wn = g.constant(`${name}/weights`, w.dataSync() as Float32Array, w.shape);
   const bn = g.constant(`${name}/bias`, b.dataSync() as Float32Array, b.shape);
+  const d = l.dilation ?? 1;
+  const [t, b2, left, r] = explicitPads(l);
+  const padding = Array.isArray(l.pad)
+    ? { padding: { s: b64('EXPLICIT') }, explicit_paddings: ints([0, 0, t, b2, left, r, 0, 0]) }
+    : { padding: { s: b64(l.pad.toUpperCase()) } };
   const attr = {
-    strides: ints([1, l.stride, l.stride, 1]), padding: { s: b64(l.pad.toUpperCase()) },
-    data_format: { s: b64('NHWC') }, dilations: ints([1, 1, 1, 1]),
+    strides: ints([1, l.stride, l.stride, 1]), ...padding, data_format: { s: b64('NHWC') }, dilations: ints([1, d, d, 1]),
   };
   const y = g.op(`${name}/conv`, depthwise ? 'DepthwiseConv2dNative' : 'Conv2D', [x, wn], attr);
-  const yb = g.op(`${name}/add`, 'AddV2', [y, bn]);
-  return l.relu ? g.op(`${name}/relu`, 'Relu', [yb]) : yb;
+  return act(g, l.act, g.op(`${name}/add`, 'AddV2', [y, bn]), name);
+}
+
+function act(g: Graph, a: Activation, y: string, name: string): string {
+  return a === 'relu' ? g.op(`${name}/relu`, 'Relu', [y]) : a === 'relu6' ? g.op(`${name}/relu6`, 'Relu6', [y]) : y;
+}
+
+/** Pools as the graph model computes them: padded windows explicitly, as models/forward.ts does. */
+function poolOp(g: Graph, p: PoolSpec, x: string, inH: number, inW: number): string {
+  if (p.kind === 'global') return g.op(p.name, 'Mean', [x, g.constant(`${p.name}/axes`, Int32Array.of(1, 2), [2])], { keep_dims: { b: true }, Tidx: { type: 'DT_INT32' } });
+  const [t, b, l, r] = p.pad ?? [0, 0, 0, 0];
+  const padded = t + b + l + r > 0;
+  const attr = { ksize: ints([1, ...p.k!, 1]), strides: ints([1, ...p.stride!, 1]), padding: { s: b64('VALID') }, data_format: { s: b64('NHWC') } };
+  const pads = (name: string) => g.constant(name, Int32Array.of(0, 0, t, b, l, r, 0, 0), [4, 2]);
+  if (p.kind === 'max') {
+    const xin = padded ? g.op(`${p.name}/pad`, 'PadV2', [x, pads(`${p.name}/pads`), g.scalar(`${p.name}/ninf`, -3.4e38)], { Tpaddings: { type: 'DT_INT32' } }) : x;
+    return g.op(p.name, 'MaxPool', [xin], attr);
+  }
+  if (!padded) return g.op(p.name, 'AvgPool', [x], attr);
+  const sum = g.op(`${p.name}/avg`, 'AvgPool', [g.op(`${p.name}/pad`, 'Pad', [x, pads(`${p.name}/pads`)], { Tpaddings: { type: 'DT_INT32' } })], attr);
+  if (p.countIncludePad) return sum;
+  // Average over real positions only: divide by the fraction of each window inside the input.
+  const [kh, kw] = p.k!, [sh, sw] = p.stride!;
+  const oh = windowOut(inH, kh, sh, t, b), ow = windowOut(inW, kw, sw, l, r);
+  const frac = new Float32Array(oh * ow);
+  for (let i = 0; i < oh; i++) {
+    for (let j = 0; j < ow; j++) {
+      const rows = Math.min(i * sh - t + kh, inH) - Math.max(i * sh - t, 0);
+      const cols = Math.min(j * sw - l + kw, inW) - Math.max(j * sw - l, 0);
+      frac[i * ow + j] = (rows * cols) / (kh * kw);
+    }
+  }
+  return g.op(p.name, 'RealDiv', [sum, g.constant(`${p.name}/fraction`, frac, [1, oh, ow, 1])]);
 }
 
 export interface TfjsExport { modelJson: string; weightsBin: string; nodes: number }
@@ -87,7 +122,7 @@ export async function exportTfjs(run: LoadedRun, outDir: string): Promise<TfjsEx
           const y = g.op(`${l.name}/matmul`, 'MatMul', [flat, wn], { transpose_a: { b: false }, transpose_b: { b: false } });
           const yb = g.op(`${l.name}/add`, 'AddV2', [y, g.constant(`${l.name}/bias`, m.b.dataSync() as Float32Array, [l.cout])]);
           const y4 = g.op(`${l.name}/to4d`, 'Reshape', [yb, g.constant(`${l.name}/out_shape`, Int32Array.of(-1, 1, 1, l.cout), [4])]);
-          return l.relu ? g.op(`${l.name}/relu`, 'Relu', [y4]) : y4;
+          return act(g, l.act, y4, l.name);
         }
         if (m.conv) {
           const yd = conv(g, `${l.name}/dw`, l, x, m.w, m.b, true);
@@ -104,10 +139,11 @@ export async function exportTfjs(run: LoadedRun, outDir: string): Promise<TfjsEx
       }
     },
     add: (a, u, v) => {
-      const s = g.op(`${a.name}/relu`, 'Relu', [g.op(`${a.name}/sum`, 'AddV2', [u, v])]);
-      return actQuant(g, `${a.name}/act`, s, model.params.get(`${a.name}.act`), model.options.addBits ?? 7);
+      const sum = g.op(`${a.name}/sum`, 'AddV2', [u, v]);
+      if (!a.relu) return sum;
+      return actQuant(g, `${a.name}/act`, g.op(`${a.name}/relu`, 'Relu', [sum]), model.params.get(`${a.name}.act`), model.options.addBits ?? 7);
     },
-    pool: (x) => g.op('pool', 'Mean', [x, g.constant('pool/axes', Int32Array.of(1, 2), [2])], { keep_dims: { b: true }, Tidx: { type: 'DT_INT32' } }),
+    pool: (p, x) => { const [ih, iw] = nodeShape(spec, p.input); return poolOp(g, p, x, ih, iw); },
   });
   g.op('logits', 'Reshape', [last, g.constant('logits/shape', Int32Array.of(-1, spec.numClasses), [2])]);
 

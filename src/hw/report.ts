@@ -1,7 +1,6 @@
 /** The per-layer cost table of one model on one platform (`hetsplit cost`). */
 import { stringify } from 'csv-stringify/sync';
-import { geometry } from '../models/spec.js';
-import { buildModel } from '../models/zoo.js';
+import { geometry, type ModelSpec } from '../models/spec.js';
 import { layerCost, planLayers, referenceMappings } from './cost.js';
 import type { Platform } from './platform.js';
 
@@ -23,8 +22,8 @@ export interface CostReport {
   splitNote?: string;
 }
 
-export function costReport(p: Platform, modelName: string, numClasses = 10): CostReport {
-  const model = buildModel(modelName, numClasses);
+export function costReport(p: Platform, model: ModelSpec): CostReport {
+  const modelName = model.name;
   const plans = planLayers(p, geometry(model), modelName);
   const mappings = referenceMappings(p, plans);
   const minLatency = mappings.find((m) => m.name === 'min-latency')!;

@@ -12,8 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { allOnCounts, planLayers } from '../hw/cost.js';
 import type { Platform } from '../hw/platform.js';
-import { geometry } from '../models/spec.js';
-import { buildModel } from '../models/zoo.js';
+import { geometry, type ModelSpec } from '../models/spec.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 
@@ -29,6 +28,8 @@ export interface SweepSpec {
   randomOf: number[];
   /** Every other `train` flag (epochs, batch, lrs, data...), camelCase → value. */
   train: Record<string, string | number | boolean>;
+  /** A float warm-up every point starts from (e.g. an imported network); else the sweep trains one. */
+  fromWarmup?: string;
 }
 
 export interface SweepPoint {
@@ -43,8 +44,8 @@ export interface SweepPoint {
 }
 
 /** Baselines that exist on a platform for a model: every all:<cu>, min-latency, min-<target>. */
-export function defaultBaselines(p: Platform, model: string, target: 'energy' | 'latency', numClasses = 10): string[] {
-  const plans = planLayers(p, geometry(buildModel(model, numClasses)), model);
+export function defaultBaselines(p: Platform, model: ModelSpec, target: 'energy' | 'latency'): string[] {
+  const plans = planLayers(p, geometry(model), model.name);
   const all = p.cus.filter((cu) => allOnCounts(p, plans, cu.index)).map((cu) => `all:${cu.name}`);
   return [...all, 'min-latency', ...(target === 'energy' ? ['min-energy'] : [])];
 }
@@ -116,8 +117,9 @@ export async function runSweep(dir: string, spec: SweepSpec, o: SweepOptions): P
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   // 1. The shared warm-up: shard 0 trains it, the other shards wait for it.
-  const warm = path.join(dir, 'warmup');
+  const warm = spec.fromWarmup ?? path.join(dir, 'warmup');
   const warmBin = path.join(warm, 'warmup.bin');
+  if (spec.fromWarmup && !existsSync(warmBin)) throw new UserError(`--from-warmup ${spec.fromWarmup}: no warmup.bin there`);
   if (!existsSync(warmBin)) {
     if (shard === 0) {
       o.log(`warm-up -> ${warm}`);

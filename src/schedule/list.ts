@@ -37,6 +37,7 @@ export interface Schedule {
 export function buildTasks(p: Platform, spec: ModelSpec, plans: LayerPlan[], counts: number[][]): Task[] {
   const index = new Map(spec.layers.map((l, k) => [l.name, k]));
   const adds = new Map(spec.adds.map((a) => [a.name, a]));
+  const pools = new Map(spec.pools.map((p) => [p.name, p]));
   const tasksOf = new Map<string, string[]>(); // node -> task ids that produce it
   const tasks: Task[] = [];
   const producers = (node: string): string[] => {
@@ -63,7 +64,8 @@ export function buildTasks(p: Platform, spec: ModelSpec, plans: LayerPlan[], cou
     }
     const a = adds.get(node);
     if (a) { tasksOf.set(node, [...new Set([...producers(a.a), ...producers(a.b)])]); continue; }
-    if (node === spec.pool.name) { tasksOf.set(node, producers(spec.pool.input)); continue; }
+    const pool = pools.get(node);
+    if (pool) { tasksOf.set(node, producers(pool.input)); continue; }
     throw new Error(`unknown node ${node}`);
   }
   return tasks;

@@ -10,8 +10,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayerPlan } from '../hw/cost.js';
 import type { ComputeUnit, Platform } from '../hw/platform.js';
 import { addBias, mixChannels } from '../models/channel.js';
+import { activation, convOf, pool } from '../models/forward.js';
 import { ParamStore } from '../models/params.js';
-import { walkModel, type ConvLayerSpec, type ModelSpec } from '../models/spec.js';
+import { nonNegativeNodes, walkModel, type ConvLayerSpec, type ModelSpec } from '../models/spec.js';
 import {
   biasQuant, initPow2Scale, pactQuant, pow2WeightQuant, ternaryWeightQuant,
 } from '../quant/quantizers.js';
@@ -29,6 +30,8 @@ export interface SearchModelOptions {
   /** Bits of the residual-add quantizer. */
   addBits?: number;
   biasBits?: number;
+  /** The network input can be negative (mean/std-normalised): no unsigned quantizer on it. */
+  signedInput?: boolean;
 }
 
 const BN_EPS = 1e-5;
@@ -64,6 +67,7 @@ export class SearchModel {
   constructor(readonly spec: ModelSpec, readonly platform: Platform, readonly plans: LayerPlan[],
     readonly options: SearchModelOptions = {}) {
     if (plans.length !== spec.layers.length) throw new Error('one plan per layer expected');
+    const nonNegative = nonNegativeNodes(spec, !options.signedInput);
     this.layers = spec.layers.map((l, k) => {
       const plan = plans[k]!;
       const sp = platform.split;
@@ -76,6 +80,10 @@ export class SearchModel {
           'one convolution per layer needs one shared activation format');
       }
       const act = platform.cus[plan.eligible[0]!]!.activations;
+      if (act !== 'float' && !nonNegative.has(l.input)) {
+        throw new UserError(`platform ${platform.name}: ${l.name} quantizes its input to ${act}-bit unsigned values on ` +
+          `${platform.cus[plan.eligible[0]!]!.name}, but its input (${l.input}) can be negative in ${spec.name}`);
+      }
       const mask = new Float32Array(platform.cus.length * l.cout).fill(MASKED);
       for (const i of plan.eligible) mask.fill(0, i * l.cout, (i + 1) * l.cout);
       return {
@@ -105,7 +113,8 @@ export class SearchModel {
       }
       m.initQuantAndAlpha(info);
     }
-    for (const a of spec.adds) m.add(`${a.name}.act`, tf.scalar(options.actClipInit ?? 6), 'quant');
+    // A rectified add's output is quantized (unsigned, shared by both operands).
+    for (const a of spec.adds) if (a.relu) m.add(`${a.name}.act`, tf.scalar(options.actClipInit ?? 6), 'quant');
     return m;
   }
 
@@ -209,10 +218,9 @@ export class SearchModel {
     counts.push(this.layerCounts(k, 1, m));
     const wc = this.quantizeWeights(conv, `${l.name}.conv`, this.params.get(`${l.name}.conv.w`));
     const wd = this.quantizeWeights(dw, l.name, this.params.get(`${l.name}.w`));
-    let yc = addBias(tf.conv2d(xq, wc as tf.Tensor4D, l.stride, l.pad), this.bias(conv, this.params.get(`${l.name}.conv.b`)));
-    let yd = addBias(tf.depthwiseConv2d(xq, wd as tf.Tensor4D, l.stride, l.pad), this.bias(dw, this.params.get(`${l.name}.b`)));
-    if (l.relu) { yc = tf.relu(yc); yd = tf.relu(yd); }
-    return mixChannels(yc, yd, m);
+    const yc = addBias(convOf(l, xq, wc as tf.Tensor4D, false), this.bias(conv, this.params.get(`${l.name}.conv.b`)));
+    const yd = addBias(convOf(l, xq, wd as tf.Tensor4D, true), this.bias(dw, this.params.get(`${l.name}.b`)));
+    return mixChannels(activation(l.act, yc), activation(l.act, yd), m);
   }
 
   /** W_mix[c] = Σ_i θ[i,c]·Q_i(W[c]) and b_mix likewise, over the CUs that may run layer k. */
@@ -247,12 +255,9 @@ export class SearchModel {
       const flat = tf.reshape(xq, [x.shape[0], l.cin]);
       y = tf.reshape(tf.add(tf.matMul(flat, tf.reshape(wMix, [l.cin, l.cout])), bMix), [x.shape[0], 1, 1, l.cout]);
     } else {
-      y = depthwise
-        ? tf.depthwiseConv2d(xq, wMix as tf.Tensor4D, l.stride, l.pad)
-        : tf.conv2d(xq, wMix as tf.Tensor4D, l.stride, l.pad);
-      y = addBias(y, bMix);
+      y = addBias(convOf(l, xq, wMix as tf.Tensor4D, depthwise), bMix);
     }
-    return l.relu ? tf.relu(y) : y;
+    return activation(l.act, y);
   }
 
   /**
@@ -266,8 +271,10 @@ export class SearchModel {
       // The sum (≥ 0 after ReLU) goes through one 7-bit PACT quantizer shared by both
       // operands; quantizing the signed conv operand with an unsigned PACT would drop
       // its negative part.
-      add: (a, u, v) => pactQuant(tf.relu(tf.add(u, v)), this.params.get(`${a.name}.act`), this.options.addBits ?? 7) as tf.Tensor4D,
-      pool: (input) => tf.mean(input, [1, 2], true) as tf.Tensor4D,
+      add: (a, u, v) => (a.relu
+        ? pactQuant(tf.relu(tf.add(u, v)), this.params.get(`${a.name}.act`), this.options.addBits ?? 7)
+        : tf.add(u, v)) as tf.Tensor4D,
+      pool: (p, input) => pool(p, input),
     });
     return { logits: tf.reshape(out, [x.shape[0], this.spec.numClasses]), counts: tf.stack(counts, 1) as tf.Tensor2D };
   }

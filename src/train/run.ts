@@ -12,7 +12,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import cliProgress from 'cli-progress';
 import type { CifarData, ImageSet } from '../data/cifar.js';
-import { epochBatches, trainValSplit, type Normalization } from '../data/pipeline.js';
+import { describeNorm, epochBatches, normNonNegative, trainValSplit, type Normalization } from '../data/pipeline.js';
 import {
   allOnCounts, bestCounts, networkCost, planLayers, referenceCost, type LayerPlan, type Objective,
 } from '../hw/cost.js';
@@ -23,7 +23,8 @@ import { initParams, type ParamStore } from '../models/params.js';
 import { Rng } from '../models/rng.js';
 import { geometry, type ModelSpec } from '../models/spec.js';
 import { SearchModel, type Assignment } from '../search/model.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { MODEL_FILE } from '../models/resolve.js';
+import { copyFileAtomic, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { Adam } from './adam.js';
 import { assignAll, loadTensors, saveTensors } from './checkpoint.js';
@@ -182,6 +183,8 @@ export class Run {
     } else {
       if (resume) throw new UserError(`${this.dir}: nothing to resume (no state.json)`);
       await writeJsonAtomic(path.join(this.dir, 'config.json'), { ...this.cfg, ...this.meta });
+      // The run directory names its network completely (export/schedule rebuild it from here).
+      await writeJsonAtomic(path.join(this.dir, MODEL_FILE), this.spec);
       this.state = { phase: 'warmup', epoch: 0, checkpoint: null, best: null, assignment: null, adamStep: 0, log: [] };
     }
     return this.execute();
@@ -205,7 +208,7 @@ export class Run {
       if (this.state.phase !== 'done') await this.advance('done');
       return null;
     }
-    const model = SearchModel.fromFloat(this.spec, float, this.platform, this.plans);
+    const model = SearchModel.fromFloat(this.spec, float, this.platform, this.plans, { signedInput: !normNonNegative(this.cfg.norm) });
     float.dispose();
     const soft = new SoftCost(this.platform, this.plans, { temperature: this.cfg.search.costTemperature });
     const ref = referenceCost(this.platform, this.plans, this.cfg.target);
@@ -228,12 +231,14 @@ export class Run {
       const srcCfg = path.join(this.cfg.fromWarmup, 'config.json');
       if (!existsSync(src)) throw new UserError(`--from-warmup ${this.cfg.fromWarmup}: no warmup.bin there (its warm-up has not finished)`);
       const other = JSON.parse(await fs.readFile(srcCfg, 'utf8')) as RunConfig;
-      if (other.model !== this.cfg.model || other.dataset !== this.cfg.dataset || other.norm !== this.cfg.norm) {
-        throw new UserError(`--from-warmup ${this.cfg.fromWarmup}: its warm-up is ${other.model} on ${other.dataset} (${other.norm}), this run needs ${this.cfg.model} on ${this.cfg.dataset} (${this.cfg.norm})`);
+      const sameNorm = JSON.stringify(other.norm ?? 'unit') === JSON.stringify(this.cfg.norm);
+      if (other.model !== this.cfg.model || other.dataset !== this.cfg.dataset || !sameNorm) {
+        throw new UserError(`--from-warmup ${this.cfg.fromWarmup}: its warm-up is ${other.model} on ${other.dataset} (${describeNorm(other.norm ?? 'unit')}), ` +
+          `this run needs ${this.cfg.model} on ${this.cfg.dataset} (${describeNorm(this.cfg.norm)})`);
       }
-      await fs.copyFile(src, file);
+      await copyFileAtomic(src, file);
       const srcMetrics = path.join(this.cfg.fromWarmup, WARMUP_METRICS);
-      if (existsSync(srcMetrics)) await fs.copyFile(srcMetrics, path.join(this.dir, WARMUP_METRICS));
+      if (existsSync(srcMetrics)) await copyFileAtomic(srcMetrics, path.join(this.dir, WARMUP_METRICS));
       this.io.log(`warm-up: reusing ${src}`);
     }
     // Conv-vs-depthwise layers train both branches in the warm-up ("fine" warm-up).

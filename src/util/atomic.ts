@@ -22,3 +22,8 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }
+
+/** Copies `src` to `dest` through a temp file and a rename: a kill leaves no partial copy. */
+export async function copyFileAtomic(src: string, dest: string): Promise<void> {
+  await writeFileAtomic(dest, await fs.readFile(src));
+}

@@ -41,7 +41,7 @@ describe('hetsplit cost', () => {
 
   it.each([
     [['cost', '--platform', 'tpu'], /unknown platform 'tpu'/],
-    [['cost', '--model', 'vgg'], /Invalid values/],
+    [['cost', '--model', 'vgg'], /--model vgg: not a built-in model \(resnet20, .*\) and no such file or directory/],
     [['cost', '--json', '--csv'], /mutually exclusive/],
     [['cost', '--classes', '0'], /--classes: expected a positive integer/],
     [['cost', '--frobnicate'], /Unknown argument/],
