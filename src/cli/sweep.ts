@@ -7,11 +7,13 @@ import { defaultBaselines, k8sManifest, runSweep, slurmScript, type SweepSpec } 
 import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { invocationArgv, lastFlagWins, startEngine, type GlobalArgs } from './common.js';
-import { resolveRunModel, train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
+import { planLayers } from '../hw/cost.js';
+import { geometry } from '../models/spec.js';
+import { resolveBudget, resolveRunModel, train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
 import yargs from 'yargs';
 
 interface SweepArgs extends TrainArgs {
-  lambdas: string; seeds: string; baselines: string; randomOf?: string; jobs: number; shard: string;
+  lambdas?: string; budgets?: string; seeds: string; baselines: string; randomOf?: string; jobs: number; shard: string;
   emit?: 'k8s' | 'slurm'; shards: number; image: string; volumeClaim: string; out: string;
 }
 
@@ -22,17 +24,18 @@ function numbers(flag: string, s: string): number[] {
 }
 
 /** The train flags a sweep passes on (everything but the sweep's own and per-point ones). */
-const OWN = new Set(['lambdas', 'seeds', 'baselines', 'randomOf', 'jobs', 'shard', 'emit', 'shards', 'image', 'volumeClaim',
+const OWN = new Set(['lambdas', 'budgets', 'budget', 'budgetLatencyMs', 'budgetEnergyMj', 'seeds', 'baselines', 'randomOf', 'jobs', 'shard', 'emit', 'shards', 'image', 'volumeClaim',
   'out', 'platform', 'model', 'target', 'lambda', 'seed', 'resume', 'fromWarmup', 'engine', 'threads', 'warmupOnly', 'mapping', '_', '$0']);
 
 export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
   command: 'sweep',
   describe: 'one shared warm-up, then search + fine-tune per lambda (and seed), plus baselines; resumable, parallel, shardable',
   builder: (y) => trainOptions(y)
-    .option('lambdas', { type: 'string', default: '0,0.1,0.3,1,3', describe: 'comma-separated lambda values' })
+    .option('lambdas', { type: 'string', describe: 'comma-separated lambda values (default 0,0.1,0.3,1,3 unless --budgets)' })
+    .option('budgets', { type: 'string', describe: 'comma-separated budgets (train --budget: fractions of the dearest all-on-one-CU mapping, or min-latency, min-energy, all:<cu>)' })
     .option('seeds', { type: 'string', default: '42', describe: 'comma-separated seeds (one search per lambda and seed)' })
     .option('baselines', { type: 'string', default: 'auto', describe: "'auto' (every all:<cu>, min-latency, min-<target>), 'none', or a comma-separated list" })
-    .option('random-of', { type: 'string', describe: 'lambdas whose mapping gets a random-channel twin of the same cost (default: the median lambda; none)' })
+    .option('random-of', { type: 'string', describe: "lambdas/budgets whose mapping gets a random-channel twin of the same counts: a list, 'all' or 'none' (default: the median lambda; every budget)" })
     .option('jobs', { type: 'number', default: 1, describe: 'worker processes' })
     .option('shard', { type: 'string', default: '0/1', describe: 'run slice i of n (i/n)' })
     .option('emit', { choices: ['k8s', 'slurm'] as const, describe: 'write a Kubernetes Indexed Job / Slurm array for --shards shards, then exit' })
@@ -42,7 +45,8 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     .option('out', { type: 'string', demandOption: true, describe: 'sweep directory' })
     .option('from-warmup', { type: 'string', describe: 'start every point from this float warm-up (e.g. an imported network) instead of training one' }) as never,
   handler: async (args) => {
-    const lambdas = numbers('lambdas', args.lambdas);
+    const budgets = args.budgets === undefined ? [] : args.budgets.split(',').map((b) => b.trim()).filter(Boolean);
+    const lambdas = args.lambdas === undefined ? (budgets.length ? [] : [0, 0.1, 0.3, 1, 3]) : numbers('lambdas', args.lambdas);
     if (lambdas.some((l) => l < 0)) throw new UserError(`--lambdas: expected values >= 0, got ${args.lambdas}`);
     const seeds = numbers('seeds', args.seeds);
     const m = /^(\d+)\/(\d+)$/.exec(args.shard);
@@ -55,9 +59,18 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     const baselines = args.baselines === 'auto' ? defaultBaselines(platform, model, args.target)
       : args.baselines === 'none' ? [] : args.baselines.split(',').map((s) => s.trim());
     const sorted = [...lambdas].sort((a, b) => a - b);
-    const randomOf = args.randomOf === undefined ? [sorted[Math.floor(sorted.length / 2)]!]
-      : args.randomOf === 'none' ? [] : numbers('random-of', args.randomOf);
-    for (const l of randomOf) if (!lambdas.includes(l)) throw new UserError(`--random-of: ${l} is not one of --lambdas`);
+    const given = args.randomOf === undefined || args.randomOf === 'all' || args.randomOf === 'none' ? null
+      : args.randomOf.split(',').map((x) => x.trim()).filter(Boolean);
+    const randomOf = args.randomOf === 'none' ? [] : args.randomOf === 'all' ? lambdas
+      : given ? given.filter((x) => !budgets.includes(x)).map((x) => numbers('random-of', x)[0]!)
+        : sorted.length ? [sorted[Math.floor(sorted.length / 2)]!] : [];
+    const randomOfBudgets = args.randomOf === 'none' ? [] : given ? given.filter((x) => budgets.includes(x)) : budgets;
+    for (const l of randomOf) if (!lambdas.includes(l)) throw new UserError(`--random-of: ${l} is not one of --lambdas or --budgets`);
+    // Every budget is checked (and resolved) before any work starts.
+    {
+      const plans = planLayers(platform, geometry(model), model.name);
+      for (const b of budgets) resolveBudget({ budget: b }, platform, plans, args.target);
+    }
     const trainFlags: SweepSpec['train'] = {};
     for (const [k, v] of Object.entries(args)) {
       if (OWN.has(k) || k.includes('-') || v === undefined) continue;
@@ -67,7 +80,7 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     if (trainFlags.data) trainFlags.data = path.resolve(String(trainFlags.data));
     const spec: SweepSpec = {
       platform: args.platform, model: modelRef, target: args.target, lambdas, seeds, baselines, randomOf, train: trainFlags,
-      ...(fromWarmup ? { fromWarmup } : {}),
+      ...(fromWarmup ? { fromWarmup } : {}), ...(budgets.length ? { budgets, randomOfBudgets } : {}),
     };
 
     if (args.emit) {

@@ -6,10 +6,12 @@ import type { EngineInfo } from '../backend/engine.js';
 import type { Argv, CommandModule } from 'yargs';
 import type { CifarName } from '../data/cifar.js';
 import { locateCifar } from '../data/locate.js';
-import { loadPlatform } from '../hw/platform.js';
+import { cheapestCost, networkObjective } from '../hw/budget.js';
+import { bestCounts, planLayers, referenceMappings, type LayerPlan, type Objective } from '../hw/cost.js';
+import { loadPlatform, type Platform } from '../hw/platform.js';
 import type { Normalization } from '../data/pipeline.js';
 import { MODEL_FILE, resolveModel } from '../models/resolve.js';
-import type { ModelSpec } from '../models/spec.js';
+import { geometry, type ModelSpec } from '../models/spec.js';
 import { MODELS } from '../models/zoo.js';
 import { Run, type RunConfig } from '../train/run.js';
 import { UserError } from '../util/errors.js';
@@ -20,8 +22,11 @@ export interface TrainArgs extends GlobalArgs {
   platform: string; model?: string; dataset: CifarName; data?: string; target: 'energy' | 'latency'; lambda: number;
   epochsWarmup: number; epochsSearch: number; epochsFinetune: number; batch: number; seed: number;
   trainLimit: number; valSize: number; out?: string; resume: boolean; fromWarmup?: string;
-  lrWarmup: number; lrWeights: number; lrAlpha: number; lrQuant: number; lrFinetune: number;
-  momentum: number; weightDecay: number; weightDecayWarmup: number; temperatureDecay: number; costTemperature: number;
+  lrWarmup: number; lrWeights: number; lrAlpha?: number; alphaTravel: number; lrQuant: number; lrFinetune: number; lrWarmupFrac: number;
+  momentum: number; weightDecay: number; weightDecayWarmup: number; temperatureStart: number; temperatureEnd: number; costTemperature: number;
+  relaxation: 'hard' | 'soft'; ternaryGrad: 'clip' | 'pass'; warmStart: 'auto' | 'even'; warmStartMargin: number;
+  budget?: string; budgetLatencyMs?: number; budgetEnergyMj?: number; lagrangeLr: number;
+  distill: number; distillTemperature: number;
   warmupOnly?: boolean; mapping?: string;
 }
 
@@ -43,13 +48,26 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('from-warmup', { type: 'string', describe: 'reuse the float warm-up of this run directory' })
     .option('lr-warmup', { type: 'number', default: 0.1, describe: 'warm-up SGD lr (cosine schedule)' })
     .option('lr-weights', { type: 'number', default: 1e-3, describe: 'search SGD lr of the weights' })
-    .option('lr-alpha', { type: 'number', default: 1e-3, describe: 'search Adam lr of the mapping logits' })
+    .option('lr-alpha', { type: 'number', describe: 'search Adam lr of the mapping logits (default: --alpha-travel / search steps)' })
+    .option('alpha-travel', { type: 'number', default: 2, describe: 'logits the mapping can move over the search (sets the default --lr-alpha)' })
     .option('lr-quant', { type: 'number', default: 1e-5, describe: 'SGD lr of the quantizer parameters' })
     .option('lr-finetune', { type: 'number', default: 1e-3, describe: 'fine-tune SGD lr of the weights' })
     .option('momentum', { type: 'number', default: 0.9 })
     .option('weight-decay', { type: 'number', default: 1e-4, describe: 'search and fine-tune' })
     .option('weight-decay-warmup', { type: 'number', default: 5e-4 })
-    .option('temperature-decay', { type: 'number', default: 0.045, describe: 'T <- T*exp(-decay) per search epoch' })
+    .option('lr-warmup-frac', { type: 'number', default: 0.05, describe: 'search/fine-tune: fraction of the steps over which the lr warms up (then cosine to 0)' })
+    .option('temperature-start', { type: 'number', default: 1, describe: 'T of softmax(alpha/T) at the first search step' })
+    .option('temperature-end', { type: 'number', default: 0.1, describe: 'T at the last search step (geometric per step)' })
+    .option('relaxation', { choices: ['hard', 'soft'] as const, default: 'hard' as const, describe: 'hard: argmax mapping forward, softmax gradient (straight-through); soft: mixed weights' })
+    .option('ternary-grad', { choices: ['clip', 'pass'] as const, default: 'clip' as const, describe: 'ternary weight gradient outside |w| <= S: zero (clip) or straight through (pass)' })
+    .option('warm-start', { choices: ['auto', 'even'] as const, default: 'auto' as const, describe: 'auto: with a budget, start from the sensitivity-ranked mapping on it' })
+    .option('warm-start-margin', { type: 'number', default: 1, describe: 'logit gap of the warm start' })
+    .option('budget', { type: 'string', describe: 'cost budget for --target: a fraction of the most expensive all-on-one-CU mapping (0.4 = 0.4 x all:digital on DIANA), or a baseline whose cost it is (min-latency, min-energy, all:<cu>)' })
+    .option('budget-latency-ms', { type: 'number', describe: 'latency budget in ms (sets --target latency)' })
+    .option('budget-energy-mj', { type: 'number', describe: 'energy budget in mJ (sets --target energy)' })
+    .option('lagrange-lr', { type: 'number', default: 0.05, describe: 'budget mode: step of the multiplier, lambda += lr*(cost/budget - 1) per step' })
+    .option('distill', { type: 'number', default: 0, describe: 'weight of the distillation term from the float network (0: off)' })
+    .option('distill-temperature', { type: 'number', default: 4, describe: 'temperature of the distillation KL' })
     .option('cost-temperature', { type: 'number', default: 0.05, describe: 'tau of the smooth max/min across CUs' })
     .option('warmup-only', { type: 'boolean', describe: 'stop after the float warm-up (a sweep\'s shared warm-up)' })
     .option('mapping', { type: 'string', describe: 'baseline: fine-tune this fixed mapping instead of searching (all:<cu>, min-latency, min-energy, random:<run dir>)' });
@@ -75,14 +93,62 @@ export function resolveRunModel(a: { model?: string; fromWarmup?: string }, numC
   return { spec: resolveModel(ref, numClasses), norm, ref };
 }
 
+/**
+ * The budget in the target's unit (cycles or mJ), checked against what the platform can
+ * reach: at least the cheapest mapping's cost.
+ */
+export function resolveBudget(a: { budget?: string; budgetLatencyMs?: number; budgetEnergyMj?: number }, platform: Platform,
+  plans: LayerPlan[], target: Objective): RunConfig['budget'] {
+  let value: number, spec: string;
+  const of = (counts: number[][]) => networkObjective(platform, plans, counts, target);
+  if (a.budget !== undefined && /^(min-latency|min-energy|all:.+)$/.test(a.budget)) {
+    const b = a.budget;
+    const counts = b.startsWith('all:') ? referenceMappings(platform, plans).find((m) => m.name === b)?.counts
+      : bestCounts(platform, plans, b === 'min-latency' ? 'latency' : 'energy');
+    if (!counts) throw new UserError(`--budget ${b}: no such mapping on ${platform.name}`);
+    value = of(counts);
+    spec = `the cost of ${b}`;
+  } else if (a.budget !== undefined) {
+    const f = Number(a.budget);
+    if (!(Number.isFinite(f) && f > 0)) throw new UserError(`--budget: expected a fraction > 0 or min-latency, min-energy, all:<cu>; got '${a.budget}'`);
+    const ref = referenceMappings(platform, plans).filter((m) => m.name.startsWith('all:'))
+      .map((m) => ({ name: m.name, v: of(m.counts) }))
+      .sort((x, y) => y.v - x.v)[0];
+    if (!ref) throw new UserError(`--budget: platform ${platform.name} has no all-on-one-CU mapping to take a fraction of`);
+    value = f * ref.v;
+    spec = `${f} x ${ref.name}`;
+  } else if (a.budgetLatencyMs !== undefined) {
+    if (!(Number.isFinite(a.budgetLatencyMs) && a.budgetLatencyMs > 0)) throw new UserError(`--budget-latency-ms: expected a number > 0, got ${a.budgetLatencyMs}`);
+    value = (a.budgetLatencyMs * platform.clockHz) / 1e3;
+    spec = `${a.budgetLatencyMs} ms`;
+  } else if (a.budgetEnergyMj !== undefined) {
+    if (!(Number.isFinite(a.budgetEnergyMj) && a.budgetEnergyMj > 0)) throw new UserError(`--budget-energy-mj: expected a number > 0, got ${a.budgetEnergyMj}`);
+    value = a.budgetEnergyMj;
+    spec = `${a.budgetEnergyMj} mJ`;
+  } else {
+    return null;
+  }
+  const floor = cheapestCost(platform, plans, target);
+  if (value < floor) {
+    const unit = target === 'latency' ? `cycles (${(floor / platform.clockHz * 1e3).toPrecision(4)} ms)` : 'mJ';
+    throw new UserError(`budget ${spec} = ${value.toPrecision(6)} is below the cheapest mapping of this model on ${platform.name}: ${floor.toPrecision(6)} ${unit}`);
+  }
+  return { value, spec };
+}
+
 /** Validates flags and resolves every setting of a run. */
 export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>, model = a.model ?? 'resnet20',
   norm: Normalization = 'unit'): RunConfig {
-  const nonNeg = ['lambda', 'weightDecay', 'weightDecayWarmup', 'temperatureDecay', 'momentum'] as const;
-  const pos = ['lrWarmup', 'lrWeights', 'lrAlpha', 'lrQuant', 'lrFinetune', 'costTemperature', 'batch'] as const;
+  const nonNeg = ['lambda', 'weightDecay', 'weightDecayWarmup', 'lagrangeLr', 'warmStartMargin', 'lrWarmupFrac'] as const;
+  const pos = ['lrWarmup', 'lrWeights', 'lrQuant', 'lrFinetune', 'costTemperature', 'batch', 'alphaTravel',
+    'temperatureStart', 'temperatureEnd', 'distillTemperature'] as const;
   const flag = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
   for (const k of nonNeg) if (!(Number.isFinite(a[k]) && a[k] >= 0)) throw new UserError(`${flag(k)}: expected a number >= 0, got ${a[k]}`);
   for (const k of pos) if (!(Number.isFinite(a[k]) && a[k] > 0)) throw new UserError(`${flag(k)}: expected a number > 0, got ${a[k]}`);
+  if (a.lrAlpha !== undefined && !(Number.isFinite(a.lrAlpha) && a.lrAlpha > 0)) throw new UserError(`--lr-alpha: expected a number > 0, got ${a.lrAlpha}`);
+  if (!(Number.isFinite(a.momentum) && a.momentum >= 0 && a.momentum < 1)) throw new UserError(`--momentum: expected a number in [0, 1), got ${a.momentum}`);
+  if (!(Number.isFinite(a.distill) && a.distill >= 0 && a.distill <= 1)) throw new UserError(`--distill: expected a weight in [0, 1], got ${a.distill}`);
+  if (a.lrWarmupFrac >= 1) throw new UserError(`--lr-warmup-frac: expected a fraction below 1, got ${a.lrWarmupFrac}`);
   for (const k of ['epochsWarmup', 'epochsSearch', 'epochsFinetune', 'trainLimit', 'valSize', 'batch', 'seed'] as const) {
     if (!Number.isInteger(a[k]) || a[k] < 0) throw new UserError(`${flag(k)}: expected a whole number >= 0, got ${a[k]}`);
   }
@@ -91,12 +157,17 @@ export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>, m
     batch: a.batch, valSize: a.valSize, trainLimit: a.trainLimit || null,
     epochsWarmup: a.epochsWarmup, epochsSearch: a.epochsSearch, epochsFinetune: a.epochsFinetune,
     warmup: { lr: a.lrWarmup, momentum: a.momentum, weightDecay: a.weightDecayWarmup },
+    budget: null,
+    lagrangeLr: a.lagrangeLr,
     search: {
-      lrWeights: a.lrWeights, momentum: a.momentum, weightDecay: a.weightDecay, lrAlpha: a.lrAlpha, lrQuant: a.lrQuant,
-      temperatureDecay: a.temperatureDecay, costTemperature: a.costTemperature,
+      lrWeights: a.lrWeights, momentum: a.momentum, weightDecay: a.weightDecay, lrQuant: a.lrQuant,
+      lrAlpha: a.lrAlpha ?? null, alphaTravel: a.alphaTravel,
+      temperatureStart: a.temperatureStart, temperatureEnd: a.temperatureEnd, costTemperature: a.costTemperature,
+      relaxation: a.relaxation, ternaryGrad: a.ternaryGrad, warmStart: a.warmStart, warmStartMargin: a.warmStartMargin,
     },
     finetune: { lr: a.lrFinetune, momentum: a.momentum, weightDecay: a.weightDecay, lrQuant: a.lrQuant },
-    lrSteps: [0.5, 0.75],
+    lrWarmupFrac: a.lrWarmupFrac,
+    distill: { weight: a.distill, temperature: a.distillTemperature },
     norm,
     fromWarmup: a.fromWarmup ? path.resolve(a.fromWarmup) : null,
     warmupOnly: a.warmupOnly ?? false,
@@ -129,7 +200,12 @@ export async function train(args: TrainArgs, engine?: EngineInfo): Promise<void>
   {
     const platform = loadPlatform(args.platform);
     const { spec, norm } = resolveRunModel(args, args.dataset === 'cifar100' ? 100 : 10);
-    const cfg = resolveConfig(args, spec.name, norm);
+    const budgets = [args.budget, args.budgetLatencyMs, args.budgetEnergyMj].filter((v) => v !== undefined);
+    if (budgets.length > 1) throw new UserError('--budget, --budget-latency-ms and --budget-energy-mj: give one');
+    const target = args.budgetLatencyMs !== undefined ? 'latency' : args.budgetEnergyMj !== undefined ? 'energy' : args.target;
+    const cfg = resolveConfig({ ...args, target }, spec.name, norm);
+    cfg.budget = resolveBudget(args, platform, planLayers(platform, geometry(spec), spec.name), target);
+    if (cfg.budget && cfg.fixedMapping) throw new UserError('--mapping fine-tunes a fixed mapping: a budget does not apply');
     const info = engine ?? await startEngine(args);
     const data = await locateCifar({ dataset: args.dataset, data: args.data });
     console.log(`data: ${data.source} (${data.train.n} train, ${data.test.n} test)`);
@@ -137,7 +213,7 @@ export async function train(args: TrainArgs, engine?: EngineInfo): Promise<void>
     if (spec.numClasses !== data.format.numClasses) {
       throw new UserError(`model ${spec.name} has ${spec.numClasses} outputs; ${args.dataset} has ${data.format.numClasses} classes`);
     }
-    const dir = path.resolve(args.out ?? path.join('runs', `${spec.name}-${platform.name}-${args.target}-l${args.lambda}`));
+    const dir = path.resolve(args.out ?? path.join('runs', `${spec.name}-${platform.name}-${target}-${cfg.budget ? `b${args.budget ?? args.budgetLatencyMs ?? args.budgetEnergyMj}` : `l${args.lambda}`}`));
     const run = new Run(dir, cfg, spec, platform, data, { log: (l) => console.log(l), progress: showProgress() }, {
       engine: info.engine, threads: info.threads, versions: { hetsplit: version(), tfjs: tf.version_core, node: process.version },
       platformFile: platform.source, data: data.source,

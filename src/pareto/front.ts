@@ -10,6 +10,9 @@ export interface FrontRow {
   run: string;
   kind: 'searched' | 'baseline';
   lambda: number | null;
+  /** Budget-mode searched runs: the budget (cycles or mJ) and as given. */
+  budget: number | null;
+  budgetSpec: string | null;
   seed: number;
   testAccuracy: number;
   latencyCycles: number;
@@ -29,12 +32,13 @@ export interface FrontRow {
 interface MetricsFile {
   testAccuracy: number; valAccuracy: number; genuineTestAccuracy: number | null;
   latencyCycles: number; latencyMs: number; energyMJ: number; lambda: number; platform: string; model: string;
+  budget?: number | null;
 }
 
 function readRun(dir: string, name: string): FrontRow | null {
   const mf = path.join(dir, 'metrics.json');
   if (!existsSync(mf)) return null;
-  let m: MetricsFile, cfg: { seed: number; fixedMapping?: string | null };
+  let m: MetricsFile, cfg: { seed: number; fixedMapping?: string | null; budget?: { value: number; spec: string } | null };
   try {
     m = JSON.parse(readFileSync(mf, 'utf8')) as MetricsFile;
     cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
@@ -44,7 +48,8 @@ function readRun(dir: string, name: string): FrontRow | null {
   const fixed = cfg.fixedMapping ?? null;
   const mapping = fixed?.startsWith('random:') ? `random(${path.basename(fixed.slice(7))})` : fixed;
   return {
-    run: name, kind: fixed ? 'baseline' : 'searched', lambda: fixed ? null : m.lambda, seed: cfg.seed,
+    run: name, kind: fixed ? 'baseline' : 'searched', lambda: fixed || cfg.budget ? null : m.lambda,
+    budget: cfg.budget?.value ?? null, budgetSpec: cfg.budget?.spec ?? null, seed: cfg.seed,
     testAccuracy: m.testAccuracy, latencyCycles: m.latencyCycles, latencyMs: m.latencyMs, energyMJ: m.energyMJ,
     onFront: false, mapping, valAccuracy: m.valAccuracy, genuineTestAccuracy: m.genuineTestAccuracy ?? null,
     platform: m.platform, model: m.model, dir: path.resolve(dir),
@@ -125,7 +130,7 @@ export function buildFront(rows: FrontRow[], objective: Objective): FrontResult 
   };
 }
 
-export const CSV_COLUMNS = ['run', 'kind', 'lambda', 'seed', 'testAccuracy', 'latencyCycles', 'latencyMs', 'energyMJ', 'onFront'] as const;
+export const CSV_COLUMNS = ['run', 'kind', 'lambda', 'budget', 'seed', 'testAccuracy', 'latencyCycles', 'latencyMs', 'energyMJ', 'onFront'] as const;
 
 export function frontCsv(f: FrontResult): string {
   return stringify(f.rows.map((r) => CSV_COLUMNS.map((c) => r[c])), {

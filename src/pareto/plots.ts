@@ -32,9 +32,9 @@ export function frontSpec(f: FrontResult, axis: 'energy' | 'latencyMs'): vl.TopL
   const x = (r: FrontResult['rows'][number]) => (axis === 'energy' ? r.energyMJ : r.latencyMs);
   const rows = f.rows.map((r) => ({
     x: x(r), accuracy: 100 * r.testAccuracy, kind: r.kind,
-    // Searched points are labelled with λ; baselines are told apart by colour (legend).
+    // Searched points are labelled with λ (or their budget); baselines are told apart by colour (legend).
     series: r.kind === 'baseline' ? `baseline ${r.mapping ?? r.run}` : 'searched',
-    label: r.kind === 'searched' ? `λ=${r.lambda}` : '',
+    label: r.kind !== 'searched' ? '' : r.budgetSpec ? `b=${r.budgetSpec.replace(/ x all:.*$/, '').replace(/^the cost of /, '')}` : `λ=${r.lambda}`,
   }));
   // The front for this axis (a front on energy need not be one on latency).
   const searched = f.rows.filter((r) => r.kind === 'searched');

@@ -30,12 +30,18 @@ export interface SweepSpec {
   train: Record<string, string | number | boolean>;
   /** A float warm-up every point starts from (e.g. an imported network); else the sweep trains one. */
   fromWarmup?: string;
+  /** Budget mode: one searched point per budget (train --budget: a fraction or a baseline name) and seed. */
+  budgets?: string[];
+  /** Budgets whose searched mapping gets a random-channel twin of the same counts. */
+  randomOfBudgets?: string[];
 }
 
 export interface SweepPoint {
   id: string;
   kind: 'searched' | 'baseline';
   lambda: number | null;
+  /** Budget-mode searched points: the budget as given. */
+  budget?: string | null;
   seed: number;
   /** For baselines: the fixed mapping (random ones name their source run). */
   mapping: string | null;
@@ -58,13 +64,17 @@ export function planPoints(spec: SweepSpec, dir: string): SweepPoint[] {
     for (const lambda of spec.lambdas) {
       points.push({ id: `l${lambda}-s${seed}`, kind: 'searched', lambda, seed, mapping: null, dependsOn: null });
     }
+    for (const budget of spec.budgets ?? []) {
+      points.push({ id: `b${slug(budget)}-s${seed}`, kind: 'searched', lambda: null, budget, seed, mapping: null, dependsOn: null });
+    }
     for (const b of spec.baselines) {
       points.push({ id: `${slug(b)}-s${seed}`, kind: 'baseline', lambda: null, seed, mapping: b, dependsOn: null });
     }
-    for (const lambda of spec.randomOf) {
-      const src = `l${lambda}-s${seed}`;
+    const twins = [...spec.randomOf.map((l) => `l${l}`), ...(spec.randomOfBudgets ?? []).map((b) => `b${slug(b)}`)];
+    for (const key of twins) {
+      const src = `${key}-s${seed}`;
       points.push({
-        id: `random-l${lambda}-s${seed}`, kind: 'baseline', lambda: null, seed,
+        id: `random-${key}-s${seed}`, kind: 'baseline', lambda: null, seed,
         mapping: `random:${path.join(dir, 'points', src)}`, dependsOn: src,
       });
     }
@@ -141,7 +151,7 @@ export async function runSweep(dir: string, spec: SweepSpec, o: SweepOptions): P
   const argvOf = (p: SweepPoint) => trainArgv(spec, {
     seed: p.seed, out: pointDir(p), fromWarmup: warm,
     ...(p.kind === 'searched'
-      ? { lambda: p.lambda! }
+      ? (p.budget ? { budget: p.budget } : { lambda: p.lambda! })
       // A baseline fine-tunes as many epochs as a searched point searches + fine-tunes.
       : { lambda: 0, mapping: p.mapping!, epochsSearch: 0, epochsFinetune: epochsPost }),
     ...(started(pointDir(p)) ? { resume: true } : {}),

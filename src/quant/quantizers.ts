@@ -98,10 +98,10 @@ export function pow2WeightQuant(w: tf.Tensor, p: tf.Tensor, bits: number): tf.Te
 /**
  * Ternary weights with one scale per output channel (last axis), S_c = exp(p_c):
  *   Q(w) = S_c·round(clamp(w/S_c, −1, 1)) ∈ {−S_c, 0, S_c}.
- * Gradients: dQ/dw = 1 on |w| ≤ S_c; dQ/dp_c = S_c·dQ/dS_c, with
- * dQ/dS = round(w/S) − w/S inside and sign(w) where clipped.
+ * Gradients: dQ/dw = 1 on |w| ≤ S_c (everywhere with `passOutside`, as the reference);
+ * dQ/dp_c = S_c·dQ/dS_c, with dQ/dS = round(w/S) − w/S inside and sign(w) where clipped.
  */
-export function ternaryWeightQuant(w: tf.Tensor, logScale: tf.Tensor): tf.Tensor {
+export function ternaryWeightQuant(w: tf.Tensor, logScale: tf.Tensor, passOutside = false): tf.Tensor {
   return grad2((ww, ls, save) => {
     const S = tf.exp(ls);
     const r = tf.round(tf.clipByValue(tf.div(ww, S), -1, 1));
@@ -111,7 +111,7 @@ export function ternaryWeightQuant(w: tf.Tensor, logScale: tf.Tensor): tf.Tensor
       gradFunc: (dy, [w0, S0, r0]) => {
         const inside = tf.lessEqual(tf.abs(w0!), S0!);
         const dS = tf.where(inside, tf.sub(r0!, tf.div(w0!, S0!)), tf.sign(w0!));
-        return [tf.where(inside, dy, tf.zerosLike(dy)), sumTo(tf.mul(tf.mul(dy, dS), S0!), logScale.shape)];
+        return [passOutside ? dy : tf.where(inside, dy, tf.zerosLike(dy)), sumTo(tf.mul(tf.mul(dy, dS), S0!), logScale.shape)];
       },
     };
   })(w, logScale);

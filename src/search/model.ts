@@ -32,6 +32,14 @@ export interface SearchModelOptions {
   biasBits?: number;
   /** The network input can be negative (mean/std-normalised): no unsigned quantizer on it. */
   signedInput?: boolean;
+  /**
+   * 'hard' (default): the forward pass uses the argmax mapping (one-hot θ, integer counts),
+   * the backward pass the gradient of softmax(α/T) (straight-through, as GDAS). 'soft':
+   * the forward mixes the CUs' weights by softmax(α/T) (the reference's relaxation).
+   */
+  relaxation?: 'hard' | 'soft';
+  /** Ternary weight gradient outside |w| ≤ S: 'clip' (zero) or 'pass' (straight through, as the reference). */
+  ternaryGrad?: 'clip' | 'pass';
 }
 
 const BN_EPS = 1e-5;
@@ -163,7 +171,8 @@ export class SearchModel {
     const info = this.layers[k]!;
     if (info.single) return info.single;
     const alpha = this.params.get(`${info.spec.name}.alpha`) as tf.Tensor2D;
-    return softmaxOverCus(tf.add(tf.div(alpha, temperature), info.mask) as tf.Tensor2D);
+    const soft = softmaxOverCus(tf.add(tf.div(alpha, temperature), info.mask) as tf.Tensor2D);
+    return this.options.relaxation === 'soft' ? soft : hardSte(soft);
   }
 
   private oneHot(cus: number[]): tf.Tensor2D {
@@ -178,7 +187,8 @@ export class SearchModel {
     if (cu.weights === 'ternary') {
       const ls = this.params.get(`${name}.q.${cu.name}`);
       // Output channels are W's last axis, except for depthwise weights [k, k, C, 1].
-      return ternaryWeightQuant(w, w.shape[w.rank - 1] === ls.shape[0] ? ls : tf.reshape(ls, [ls.shape[0]!, 1]));
+      return ternaryWeightQuant(w, w.shape[w.rank - 1] === ls.shape[0] ? ls : tf.reshape(ls, [ls.shape[0]!, 1]),
+        this.options.ternaryGrad === 'pass');
     }
     return w;
   }
@@ -311,6 +321,43 @@ export class SearchModel {
     });
   }
 
+  /**
+   * Sets α so the argmax mapping is `assignment`: per channel, `margin`/2 on its CU and
+   * −`margin`/2 on the others (a warm start; per-channel layers only).
+   */
+  setAlpha(assignment: Assignment, margin: number): void {
+    this.layers.forEach((info, k) => {
+      if (!info.plan.searchable || info.split) return;
+      const n = this.platform.cus.length, c = info.spec.cout;
+      const data = new Float32Array(n * c).fill(-margin / 2);
+      assignment[k]!.forEach((cu, ch) => { data[cu * c + ch] = margin / 2; });
+      const v = this.params.get(`${info.spec.name}.alpha`);
+      tf.tidy(() => v.assign(tf.tensor2d(data, [n, c])));
+    });
+  }
+
+  /**
+   * Per layer, channel and CU: the learned preference α[i, c] (CUs that cannot run the layer:
+   * −∞; conv-vs-depthwise layers: +1 on the CU of the current prefix mapping, 0 elsewhere).
+   */
+  preferences(): number[][][] {
+    const current = this.discretise();
+    return this.layers.map((info, k) => {
+      const l = info.spec, n = this.platform.cus.length;
+      if (!info.plan.searchable || info.split) {
+        return current[k]!.map((cu) => Array.from({ length: n }, (_, i) => (i === cu ? 1 : info.plan.eligible.includes(i) ? 0 : -Infinity)));
+      }
+      const a = this.params.get(`${l.name}.alpha`).arraySync() as number[][];
+      return Array.from({ length: l.cout }, (_, c) => Array.from({ length: n }, (_, i) => (info.plan.eligible.includes(i) ? a[i]![c]! : -Infinity)));
+    });
+  }
+
+  /** Weights of layer k as CU i quantizes them (HWIO; depthwise [k, k, C, 1]). Caller owns the tensor. */
+  quantizedWeights(k: number, cu: number): tf.Tensor {
+    const l = this.layers[k]!.spec;
+    return tf.tidy(() => this.quantizeWeights(this.platform.cus[cu]!, l.name, this.params.get(`${l.name}.w`)));
+  }
+
   /** Freezes the mapping: θ becomes one-hot; α no longer trains. */
   fix(assignment: Assignment): void {
     assignment.forEach((cus, k) => {
@@ -382,6 +429,13 @@ export class SearchModel {
     this.fixed?.forEach((t) => t.dispose());
   }
 }
+
+/** Forward: the one-hot argmax over CUs (axis 0; ties: the first CU); gradient straight through. */
+const hardSte = tf.customGrad(((soft: tf.Tensor) => {
+  const n = soft.shape[0]!;
+  const hot = tf.transpose(tf.oneHot(tf.argMax(soft, 0), n));
+  return { value: tf.cast(hot, 'float32'), gradFunc: (dy: tf.Tensor) => dy };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D) => tf.Tensor2D;
 
 /** Forward [x > 0.5], gradient straight through. */
 const stepSte = tf.customGrad(((x: tf.Tensor) => ({

@@ -17,7 +17,7 @@ import { SearchModel } from '../search/model.js';
 import { UserError } from '../util/errors.js';
 import { Adam } from './adam.js';
 import { crossEntropy } from './loss.js';
-import { networkStep } from './run.js';
+import { networkStep } from './phases/network_epoch.js';
 import { Sgd } from './sgd.js';
 import { trainStep } from './step.js';
 

@@ -36,11 +36,34 @@ describe('front arithmetic', () => {
     // ref cost 4: (2-1)/4*0.5 + (4-2)/4*0.7 + (4-4)/4*0.9 = 0.125 + 0.35 = 0.475
     expect(hypervolume(pts.map((p) => ({ cost: p.c, accuracy: p.a })), 4)).toBeCloseTo(0.475, 12);
     const row = (run: string, kind: 'searched' | 'baseline', e: number, a: number): FrontRow => ({
-      run, kind, lambda: kind === 'searched' ? 1 : null, seed: 1, testAccuracy: a, latencyCycles: e, latencyMs: e, energyMJ: e,
+      run, kind, lambda: kind === 'searched' ? 1 : null, budget: null, budgetSpec: null, seed: 1, testAccuracy: a, latencyCycles: e, latencyMs: e, energyMJ: e,
       onFront: false, mapping: null, valAccuracy: a, genuineTestAccuracy: null, platform: 'p', model: 'm', dir: '/x',
     });
     const f = buildFront([row('a', 'searched', 1, 0.5), row('b', 'searched', 2, 0.4), row('c', 'baseline', 0.5, 0.9)], 'energy');
     expect(f.rows.map((r) => r.onFront)).toEqual([true, false, false]); // baselines are not on the searched front
+  });
+});
+
+describe('budget sweeps', () => {
+  it('plan one searched point per budget and seed, baselines, and a random twin of each budget point', async () => {
+    const { planPoints } = await import('../../src/pareto/sweep.js');
+    const pts = planPoints({
+      platform: 'diana', model: 'resnet20', target: 'latency', lambdas: [], seeds: [1, 2], baselines: ['min-latency'], randomOf: [],
+      train: {}, budgets: ['min-latency', '0.6'], randomOfBudgets: ['min-latency', '0.6'],
+    }, '/s');
+    expect(pts.map((p) => p.id)).toEqual([
+      'bmin-latency-s1', 'b0.6-s1', 'min-latency-s1', 'random-bmin-latency-s1', 'random-b0.6-s1',
+      'bmin-latency-s2', 'b0.6-s2', 'min-latency-s2', 'random-bmin-latency-s2', 'random-b0.6-s2',
+    ]);
+    expect(pts[4]).toMatchObject({ mapping: 'random:/s/points/b0.6-s1', dependsOn: 'b0.6-s1' });
+  });
+
+  it('rejects an unreachable budget before any work, in one line', async () => {
+    const out = path.join(tmpDir(), 's');
+    const r = await cli('sweep', '--platform', 'diana', '--model', 'tinycnn', '--budgets', '0.9,0.01', '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/budget 0\.01 x all:analog = .* is below the cheapest mapping/);
+    expect(existsSync(out)).toBe(false);
   });
 });
 
@@ -65,7 +88,7 @@ describe('sweep, shards, pareto, select (tiny model, generated data)', () => {
     const p = await cli('pareto', dir, '--objective', 'energy');
     expect(p.code, p.stderr).toBe(0);
     const rows = parse(readFileSync(path.join(dir, 'front.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
-    expect(Object.keys(rows[0]!)).toEqual(['run', 'kind', 'lambda', 'seed', 'testAccuracy', 'latencyCycles', 'latencyMs', 'energyMJ', 'onFront']);
+    expect(Object.keys(rows[0]!)).toEqual(['run', 'kind', 'lambda', 'budget', 'seed', 'testAccuracy', 'latencyCycles', 'latencyMs', 'energyMJ', 'onFront']);
     expect(rows.filter((r) => r.kind === 'baseline').map((r) => r.run).sort()).toEqual(['all-analog-s42', 'all-digital-s42']);
     expect(rows.some((r) => r.onFront === 'true')).toBe(true);
     const front = JSON.parse(readFileSync(path.join(dir, 'front.json'), 'utf8'));

@@ -24,7 +24,8 @@ beforeAll(async () => {
   writeCifar10Dir(dataRoot, 80); // 400 train, 80 test
 });
 
-const FLAGS = ['--platform', 'diana', '--model', 'tinycnn', '--batch', '32', '--val-size', '80',
+// The reference's soft relaxation (--relaxation soft); the hard one has tests of its own (budget.test.ts).
+const FLAGS = ['--platform', 'diana', '--model', 'tinycnn', '--batch', '32', '--val-size', '80', '--relaxation', 'soft',
   '--epochs-warmup', '1', '--epochs-search', '3', '--epochs-finetune', '1', '--lr-alpha', '0.05', '--target', 'energy'];
 
 const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'));
@@ -127,9 +128,10 @@ describe('hetsplit train (tiny model, generated data)', () => {
     const cfgObj = resolveConfig({
       platform: 'diana', model: 'tinycnn', dataset: 'cifar10', target: 'energy', lambda: 5, epochsWarmup: 1, epochsSearch: 3,
       epochsFinetune: 1, batch: 32, seed: 42, trainLimit: 0, valSize: 80, fromWarmup: zero, lrWarmup: 0.1, lrWeights: 1e-3,
-      lrAlpha: 0.05, lrQuant: 1e-5, lrFinetune: 1e-3, momentum: 0.9, weightDecay: 1e-4, weightDecayWarmup: 5e-4,
-      temperatureDecay: 0.045, costTemperature: 0.05,
-    });
+      lrAlpha: 0.05, alphaTravel: 2, lrQuant: 1e-5, lrFinetune: 1e-3, lrWarmupFrac: 0.05, momentum: 0.9, weightDecay: 1e-4, weightDecayWarmup: 5e-4,
+      temperatureStart: 1, temperatureEnd: 0.1, costTemperature: 0.05, relaxation: 'soft', ternaryGrad: 'clip', warmStart: 'auto',
+      warmStartMargin: 1, lagrangeLr: 0.05, distill: 0, distillTemperature: 4,
+    }, 'tinycnn');
     const spec = buildModel('tinycnn');
     const p = loadPlatform('diana');
     const stop = new Error('simulated kill');
@@ -193,11 +195,11 @@ describe('conv-vs-depthwise search (Darkside, tiny model)', () => {
     expect(k0).toEqual(k0.map((_, i) => i)); // a prefix of the channels
     expect(k20.length).toBeLessThan(k0.length);
     expect(readJson(path.join(root, 'b', 'metrics.json')).latencyCycles).toBeLessThan(readJson(path.join(root, 'a', 'metrics.json')).latencyCycles);
-    // no fine-tune epochs: the final network is the last search epoch's, discretised, so its
-    // validation accuracy (recomputed at the end of the run) is that epoch's discrete one
+    // no fine-tune epochs: the final network is the search epoch with the best discrete
+    // validation accuracy, so its validation accuracy (recomputed at the end of the run) is that one
     for (const d of ['a', 'b']) {
       const search = readLog(path.join(root, d)).filter((r) => r.phase === 'search');
-      expect(search.at(-1)!.discreteValAccuracy).toBe(readJson(path.join(root, d, 'metrics.json')).valAccuracy);
+      expect(Math.max(...search.map((r) => r.discreteValAccuracy!))).toBe(readJson(path.join(root, d, 'metrics.json')).valAccuracy);
     }
   }, 120_000);
 });

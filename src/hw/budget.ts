@@ -1,0 +1,120 @@
+/**
+ * Exact choice of per-layer integer channel counts under a cost budget: one count vector
+ * per layer, maximising a per-layer value (e.g. the learned preference of the channels it
+ * keeps where they are), with the network cost (Σ layer latency, or Σ layer energy) ≤ the
+ * budget: a knapsack over the layers' exact count tables.
+ */
+import { UserError } from '../util/errors.js';
+import { layerCost, networkCost, type Counts, type LayerPlan, type Objective } from './cost.js';
+import type { Platform } from './platform.js';
+
+/** Every count vector of a layer over its eligible CUs (all on CU order; ≤ 3 eligible CUs). */
+export function countOptions(p: Platform, plan: LayerPlan): number[][] {
+  const C = plan.layer.cout, E = plan.eligible;
+  const vec = (split: number[]) => { const c = p.cus.map(() => 0); E.forEach((i, k) => { c[i] = split[k]!; }); return c; };
+  if (E.length === 1) return [vec([C])];
+  if (E.length === 2) return Array.from({ length: C + 1 }, (_, a) => vec([a, C - a]));
+  if (E.length === 3) {
+    const out: number[][] = [];
+    for (let a = 0; a <= C; a++) for (let b = 0; b <= C - a; b++) out.push(vec([a, b, C - a - b]));
+    return out;
+  }
+  throw new UserError(`${plan.layer.name}: budgets support layers with at most 3 eligible compute units (${E.length} here)`);
+}
+
+export function costOf(p: Platform, plan: LayerPlan, counts: number[], objective: Objective): number {
+  const c = layerCost(p, plan, counts);
+  return objective === 'latency' ? c.latencyCycles : c.energyMJ;
+}
+
+export function networkObjective(p: Platform, plans: LayerPlan[], counts: Counts, objective: Objective): number {
+  const c = networkCost(p, plans, counts);
+  return objective === 'latency' ? c.cycles : c.energyMJ;
+}
+
+/**
+ * The count vectors (one per layer) maximising Σ value(l, counts) with network cost ≤
+ * budget, exactly: a dynamic programme over the layers whose states are the Pareto front
+ * of (cost so far, value so far) — a state survives only if no cheaper state has at least
+ * its value. null when even the cheapest choice exceeds the budget.
+ */
+export function countsUnderBudget(p: Platform, plans: LayerPlan[], objective: Objective, budget: number,
+  value: (layer: number, counts: number[]) => number): Counts | null {
+  const options = plans.map((plan) => countOptions(p, plan));
+  interface State { cost: number; value: number; prev: number; option: number }
+  let front: State[] = [{ cost: 0, value: 0, prev: -1, option: -1 }];
+  const fronts: State[][] = [];
+  plans.forEach((plan, l) => {
+    const opts = options[l]!;
+    const oc = opts.map((c) => costOf(p, plan, c, objective));
+    const ov = opts.map((c) => value(l, c));
+    const next: State[] = [];
+    front.forEach((st, i) => {
+      for (let k = 0; k < opts.length; k++) {
+        const cost = st.cost + oc[k]!;
+        if (cost <= budget) next.push({ cost, value: st.value + ov[k]!, prev: i, option: k });
+      }
+    });
+    next.sort((a, b) => a.cost - b.cost || b.value - a.value);
+    const pruned: State[] = [];
+    for (const st of next) if (pruned.length === 0 || st.value > pruned[pruned.length - 1]!.value) pruned.push(st);
+    fronts.push(pruned);
+    front = pruned;
+  });
+  if (front.length === 0) return null;
+  // The last state of the front has the highest value.
+  let i = front.length - 1;
+  const out: Counts = new Array(plans.length);
+  for (let l = plans.length - 1; l >= 0; l--) {
+    const st = fronts[l]![i]!;
+    out[l] = options[l]![st.option]!;
+    i = st.prev;
+  }
+  return out;
+}
+
+/** The lowest network cost any mapping reaches (the cost is a sum over layers). */
+export function cheapestCost(p: Platform, plans: LayerPlan[], objective: Objective): number {
+  return plans.reduce((s, plan) => s + Math.min(...countOptions(p, plan).map((c) => costOf(p, plan, c, objective))), 0);
+}
+
+/**
+ * The count vectors with the largest network cost ≤ budget among those that keep at least
+ * `floor`'s channels on each layer's more precise CUs (`order[l]`: the layer's CUs, most
+ * precise first; a vector qualifies when, for every prefix of that order, it has at least
+ * as many channels there as `floor`). Landing on the budget: a subset-sum over the layers
+ * with costs rounded UP to budget/bins (always feasible; at most layers × budget/bins short).
+ */
+export function fillToBudget(p: Platform, plans: LayerPlan[], objective: Objective, budget: number, floor: Counts,
+  order: number[][], bins = 20000): Counts {
+  const unit = budget / bins;
+  const covers = (l: number, c: number[]) => {
+    let a = 0, b = 0;
+    return order[l]!.every((i) => { a += c[i]!; b += floor[l]![i]!; return a >= b; });
+  };
+  const options = plans.map((plan, l) => countOptions(p, plan).filter((c) => covers(l, c)));
+  let reach = new Uint8Array(bins + 1);
+  reach[0] = 1;
+  const picks: Int32Array[] = [], weights: number[][] = [];
+  plans.forEach((plan, l) => {
+    const w = options[l]!.map((c) => Math.ceil(costOf(p, plan, c, objective) / unit - 1e-9));
+    const next = new Uint8Array(bins + 1);
+    const pick = new Int32Array(bins + 1).fill(-1);
+    for (let b = 0; b <= bins; b++) {
+      if (!reach[b]) continue;
+      w.forEach((wk, k) => { const nb = b + wk; if (nb <= bins && !next[nb]) { next[nb] = 1; pick[nb] = k; } });
+    }
+    picks.push(pick); weights.push(w);
+    reach = next;
+  });
+  let end = bins;
+  while (end >= 0 && !reach[end]) end--;
+  if (end < 0) return floor.map((c) => c.slice());
+  const out: Counts = new Array(plans.length);
+  for (let l = plans.length - 1; l >= 0; l--) {
+    const k = picks[l]![end]!;
+    out[l] = options[l]![k]!;
+    end -= weights[l]![k]!;
+  }
+  return out;
+}

@@ -1,0 +1,147 @@
+/**
+ * The mapping search: weights, α and quantizers trained together against
+ *   task loss + λ·cost/normaliser,
+ * the cost evaluated on the step's channel counts (with the hard relaxation, the argmax
+ * mapping's integer counts: the exact cost, with the soft gradient). Schedules are per
+ * step (lr warm-up + cosine to 0, T from T0 to T_end, α's lr from its travel). In budget
+ * mode λ is a Lagrange multiplier driven by the hard cost, the search starts from the
+ * sensitivity-ranked mapping on the budget, and the final mapping is projected exactly
+ * onto the budget. The search checkpoint kept is the epoch with the best DISCRETE
+ * validation accuracy.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { epochBatches } from '../../data/pipeline.js';
+import { networkObjective } from '../../hw/budget.js';
+import type { SoftCost } from '../../hw/soft.js';
+import { projectToBudget } from '../../search/projection.js';
+import { sensitivityPreferences } from '../../search/sensitivity.js';
+import type { SearchModel } from '../../search/model.js';
+import { Adam } from '../adam.js';
+import { baselineAssignment } from '../baselines.js';
+import { LagrangeMultiplier } from '../budget.js';
+import type { RunContext } from '../context.js';
+import { alphaLr, lrAt, temperatureAt } from '../schedule.js';
+import { Sgd } from '../sgd.js';
+import { networkEpoch, taskLoss } from './network_epoch.js';
+
+export async function searchPhase(ctx: RunContext, model: SearchModel, soft: SoftCost, costRef: number,
+  teacher: ((x: tf.Tensor4D) => tf.Tensor2D) | null): Promise<void> {
+  const { cfg, state, platform, plans } = ctx;
+  if (state.phase !== 'search') return; // already past it: the finetune phase restores its own checkpoint
+  if (cfg.fixedMapping) {
+    const assignment = await baselineAssignment(ctx, cfg.fixedMapping);
+    model.fix(assignment); // validates it
+    await ctx.save('search.bin', model.params.trainable);
+    state.assignment = assignment;
+    ctx.io.log(`baseline mapping ${cfg.fixedMapping}: no search`);
+    await ctx.advance('finetune');
+    return;
+  }
+  const s = cfg.search;
+  const E = cfg.epochsSearch, total = E * ctx.stepsPerEpoch;
+  const sgdW = new Sgd({ lr: s.lrWeights, momentum: s.momentum, weightDecay: s.weightDecay });
+  const sgdQ = new Sgd({ lr: s.lrQuant, momentum: 0, weightDecay: 0 });
+  const adam = new Adam({ lr: s.lrAlpha ?? alphaLr(s.alphaTravel, total) });
+  const budget = cfg.budget;
+  const lagrange = budget ? new LagrangeMultiplier(state.lagrange ?? cfg.lambda, cfg.lagrangeLr, budget.value) : null;
+  if (state.checkpoint) await ctx.restore(state.checkpoint, model.params.trainable, { sgd: sgdW, sgdq: sgdQ, adam });
+  else if (budget && s.warmStart === 'auto') warmStart(ctx, model, budget.value);
+  else if (s.relaxation === 'hard') evenStart(ctx, model);
+  const bar = ctx.bar('search', E);
+  const weights = model.group('weights'), alpha = model.group('alpha'), quant = model.group('quant');
+  const vars = [...weights.values(), ...alpha.values(), ...quant.values()];
+  const L = ctx.spec.layers.length, n = platform.cus.length;
+  const hardCost = (counts: Float32Array) => networkObjective(platform, plans,
+    Array.from({ length: L }, (_, l) => Array.from({ length: n }, (_, i) => Math.round(counts[i * L + l]!))), cfg.target);
+  for (let epoch = state.epoch; epoch < E; epoch++) {
+    const t0 = performance.now();
+    const r = networkEpoch(ctx, 'search', epoch, model, vars, bar, {
+      beforeStep: (g) => {
+        sgdW.options.lr = lrAt(s.lrWeights, g, total, cfg.lrWarmupFrac);
+        return temperatureAt(s.temperatureStart, s.temperatureEnd, g, total);
+      },
+      lossOf: (out, y, t) => {
+        const c = soft.evaluate(out.counts);
+        const cost = cfg.target === 'latency' ? c.latency : c.energy;
+        const weight = lagrange ? lagrange.lambda / budget!.value : cfg.lambda / costRef;
+        return tf.add(taskLoss(out.logits, y, t, cfg.distill), tf.mul(cost, weight)) as tf.Scalar;
+      },
+      apply: (grads) => { sgdW.apply(weights, grads); adam.apply(alpha, grads); sgdQ.apply(quant, grads); },
+      afterStep: lagrange && s.relaxation === 'hard' ? (counts) => { lagrange.update(hardCost(counts)); } : undefined,
+      teacher,
+    });
+    const T = r.temperature;
+    const valAccuracy = ctx.evalSearch(model, T);
+    const expected = tf.tidy(() => {
+      const c = soft.evaluate(model.softCounts(T));
+      return (cfg.target === 'latency' ? c.latency : c.energy).dataSync()[0]!;
+    });
+    const assignment = model.discretise();
+    if (lagrange && s.relaxation === 'soft') lagrange.update(networkObjective(platform, plans, model.countsOf(assignment), cfg.target));
+    let discreteVal = valAccuracy;
+    if (s.relaxation === 'soft') {
+      model.fix(assignment);
+      discreteVal = ctx.evalSearch(model, 1);
+      model.unfix();
+    }
+    const rec = ctx.record('search', epoch, r.loss / r.seen, r.correct / r.seen, valAccuracy, t0, r.seen, {
+      temperature: T, expectedCost: expected, assignment, model, discreteValAccuracy: discreteVal, lagrange: lagrange?.lambda ?? null,
+    });
+    state.adamStep = adam.step;
+    if (lagrange) state.lagrange = lagrange.lambda;
+    // The search snapshot kept: the best discrete validation accuracy.
+    await ctx.endEpoch(rec, model.params.trainable, { sgd: sgdW, sgdq: sgdQ, adam }, model.params.trainable, discreteVal);
+  }
+  bar?.stop();
+  sgdW.dispose(); sgdQ.dispose(); adam.dispose();
+  if (state.best?.phase === 'search' && state.best.epoch !== E) {
+    await ctx.load(state.best.file, model.params.trainable);
+    ctx.io.log(`search: epoch ${state.best.epoch} kept (discrete val ${(100 * state.best.valAccuracy).toFixed(2)}%)`);
+  }
+  let assignment = model.discretise();
+  if (budget) {
+    const before = networkObjective(platform, plans, model.countsOf(assignment), cfg.target);
+    const p = projectToBudget(platform, plans, cfg.target, budget.value, model.preferences(), assignment);
+    model.fix(assignment);
+    const valBefore = ctx.evalSearch(model, 1);
+    model.fix(p.assignment);
+    const valAfter = ctx.evalSearch(model, 1);
+    model.unfix();
+    state.projection = { cost: p.cost, moved: p.moved, valBefore, valAfter };
+    ctx.io.log(`search: projected onto the budget ${budget.spec}: cost ${before.toPrecision(6)} → ${p.cost.toPrecision(6)} ` +
+      `(${(100 * p.cost / budget.value).toFixed(2)}% of it), ${p.moved} channel(s) moved, val ${(100 * valBefore).toFixed(2)}% → ${(100 * valAfter).toFixed(2)}%`);
+    assignment = p.assignment;
+  }
+  await ctx.save('search.bin', model.params.trainable);
+  state.assignment = assignment;
+  await ctx.advance('finetune');
+}
+
+/**
+ * The hard relaxation's even split: a layer's channels dealt round-robin over its CUs
+ * (tiny logit gaps, so the first steps can move any channel). Starting from all channels
+ * on one CU would hide the marginal cost of the others behind their fixed overheads.
+ */
+function evenStart(ctx: RunContext, model: SearchModel): void {
+  model.setAlpha(ctx.plans.map((plan) => Array.from({ length: plan.layer.cout }, (_, c) => plan.eligible[c % plan.eligible.length]!)), 0.02);
+}
+
+/**
+ * Budget mode's starting mapping: channels ranked by sensitivity (first-order loss change
+ * when quantized a cheaper CU's way), the counts chosen by the exact knapsack for the
+ * budget, then α set so that mapping is the argmax.
+ */
+function warmStart(ctx: RunContext, model: SearchModel, budget: number): void {
+  const t0 = performance.now();
+  const idx = ctx.trainIdx.subarray(0, Math.min(512, ctx.trainIdx.length));
+  const batches = (function* () {
+    for (const b of epochBatches(ctx.data.train, idx, { batchSize: ctx.cfg.batch, shuffle: false, augment: false, norm: ctx.cfg.norm, seed: 0, dropLast: false }, 0)) {
+      try { yield b; } finally { tf.dispose([b.x, b.y]); }
+    }
+  })();
+  const pref = sensitivityPreferences(model, batches);
+  const p = projectToBudget(ctx.platform, ctx.plans, ctx.cfg.target, budget, pref);
+  model.setAlpha(p.assignment, ctx.cfg.search.warmStartMargin);
+  ctx.io.log(`search: warm start on the budget (cost ${p.cost.toPrecision(6)}, ${(100 * p.cost / budget).toFixed(2)}% of it; ` +
+    `sensitivity on ${idx.length} images, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+}

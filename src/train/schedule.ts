@@ -1,0 +1,27 @@
+/**
+ * Per-step schedules, sized to the phase whatever its length: the weights' learning rate
+ * warms up linearly over the first steps and decays to ~0 by a cosine at the phase's end;
+ * the search temperature goes geometrically from T0 to T_end; the α learning rate is set
+ * so that Adam (which moves a parameter by about lr per step when its gradient keeps its
+ * sign) can carry a logit `travel` units over the search.
+ */
+
+/** Learning rate at `step` of `total` (0-based): linear warm-up over `warmupFrac`, then cosine to 0. */
+export function lrAt(base: number, step: number, total: number, warmupFrac = 0.05): number {
+  if (total <= 0) return base;
+  const warm = Math.max(1, Math.round(warmupFrac * total));
+  if (step < warm) return (base * (step + 1)) / warm;
+  const t = (step - warm) / Math.max(1, total - warm);
+  return 0.5 * base * (1 + Math.cos(Math.PI * Math.min(1, t)));
+}
+
+/** Search temperature at `step` of `total`: T0·(T_end/T0)^(step/(total−1)). */
+export function temperatureAt(t0: number, tEnd: number, step: number, total: number): number {
+  if (total <= 1) return tEnd;
+  return t0 * (tEnd / t0) ** (Math.min(step, total - 1) / (total - 1));
+}
+
+/** α's Adam learning rate for a search of `steps` steps: `travel` logits in all. */
+export function alphaLr(travel: number, steps: number): number {
+  return travel / Math.max(1, steps);
+}

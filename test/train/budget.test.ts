@@ -1,0 +1,189 @@
+/**
+ * Budget mode and the hard relaxation: the exact knapsack against brute force, the
+ * projection onto a budget, the per-step schedules, the Lagrange multiplier, the hard
+ * forward pass (= the discrete network) with its straight-through gradient, and a tiny
+ * end-to-end search that lands on its budget.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initEngine } from '../../src/backend/engine.js';
+import { cheapestCost, costOf, countOptions, countsUnderBudget, networkObjective } from '../../src/hw/budget.js';
+import { planLayers, referenceMappings } from '../../src/hw/cost.js';
+import { loadPlatform } from '../../src/hw/platform.js';
+import { initParams } from '../../src/models/params.js';
+import { Rng } from '../../src/models/rng.js';
+import { geometry } from '../../src/models/spec.js';
+import { buildModel } from '../../src/models/zoo.js';
+import { SearchModel } from '../../src/search/model.js';
+import { projectToBudget } from '../../src/search/projection.js';
+import { ternaryWeightQuant } from '../../src/quant/quantizers.js';
+import { LagrangeMultiplier } from '../../src/train/budget.js';
+import { alphaLr, lrAt, temperatureAt } from '../../src/train/schedule.js';
+import { cli } from '../helpers/cli.js';
+import { tmpDir, writeCifar10Dir } from '../helpers/fake_cifar.js';
+
+let dataRoot = '';
+beforeAll(async () => {
+  await initEngine('wasm');
+  dataRoot = tmpDir();
+  writeCifar10Dir(dataRoot, 80);
+});
+
+const p = loadPlatform('diana');
+const spec = buildModel('tinycnn');
+const plans = planLayers(p, geometry(spec), 'tinycnn');
+
+describe('countsUnderBudget: exact knapsack over the layers\' count tables', () => {
+  it('finds the brute-force optimum (tinycnn on DIANA, random values, several budgets)', () => {
+    const rng = new Rng(5);
+    const opts = plans.map((plan) => countOptions(p, plan));
+    const vals = opts.map((o) => o.map(() => rng.next()));
+    const costs = opts.map((o, l) => o.map((c) => costOf(p, plans[l]!, c, 'latency')));
+    const lo = cheapestCost(p, plans, 'latency');
+    const hi = Math.max(...referenceMappings(p, plans).map((m) => m.cost.cycles));
+    for (const frac of [0.02, 0.3, 0.7, 1]) {
+      const budget = lo + frac * (hi - lo);
+      // brute force over every combination of per-layer options
+      let best = -Infinity;
+      const walk = (l: number, c: number, v: number): void => {
+        if (c > budget) return;
+        if (l === plans.length) { best = Math.max(best, v); return; }
+        opts[l]!.forEach((_, k) => walk(l + 1, c + costs[l]![k]!, v + vals[l]![k]!));
+      };
+      walk(0, 0, 0);
+      const got = countsUnderBudget(p, plans, 'latency', budget, (l, counts) => vals[l]![opts[l]!.findIndex((o) => o.join() === counts.join())]!)!;
+      expect(networkObjective(p, plans, got, 'latency')).toBeLessThanOrEqual(budget);
+      const v = got.reduce((s, counts, l) => s + vals[l]![opts[l]!.findIndex((o) => o.join() === counts.join())]!, 0);
+      expect(v).toBeCloseTo(best, 9);
+    }
+  });
+
+  it('returns null below the cheapest mapping', () => {
+    expect(countsUnderBudget(p, plans, 'energy', cheapestCost(p, plans, 'energy') * 0.99, () => 0)).toBeNull();
+  });
+});
+
+describe('projectToBudget', () => {
+  const r8 = buildModel('resnet8');
+  const plans8 = planLayers(p, geometry(r8), 'resnet8');
+  it.each([['latency', 0.4], ['latency', 0.5], ['latency', 0.8], ['energy', 0.6]] as const)('ResNet8, %s at %s of all:digital: within 1%% below the budget', (objective, frac) => {
+    const digital = referenceMappings(p, plans8).find((m) => m.name === 'all:digital')!;
+    const budget = frac * (objective === 'latency' ? digital.cost.cycles : digital.cost.energyMJ);
+    const rng = new Rng(3);
+    const pref = r8.layers.map((l, k) => Array.from({ length: l.cout }, () => p.cus.map((_, i) => (plans8[k]!.eligible.includes(i) ? rng.normal() : -Infinity))));
+    const r = projectToBudget(p, plans8, objective, budget, pref);
+    const cost = networkObjective(p, plans8, r.assignment.map((a) => p.cus.map((_, i) => a.filter((c) => c === i).length)), objective);
+    expect(cost).toBeCloseTo(r.cost, 9);
+    expect(cost).toBeLessThanOrEqual(budget);
+    expect(cost).toBeGreaterThanOrEqual(0.99 * budget);
+    r.assignment.forEach((a, k) => a.forEach((cu) => expect(plans8[k]!.eligible).toContain(cu)));
+  });
+
+  it('keeps the preferred channels on the precise CU: with the counts fixed, the channels are the top-ranked', () => {
+    const lo = cheapestCost(p, plans, 'latency');
+    const pref = spec.layers.map((l) => Array.from({ length: l.cout }, (_, c) => [c, 0])); // higher channel index: prefers digital (CU 0)
+    const r = projectToBudget(p, plans, 'latency', lo * 1.05, pref);
+    r.assignment.forEach((a, k) => {
+      if (!plans[k]!.searchable) return;
+      const onDigital = a.flatMap((cu, c) => (cu === 0 ? [c] : []));
+      // the digital channels are the highest-indexed ones
+      expect(onDigital).toEqual(onDigital.map((_, i) => a.length - onDigital.length + i));
+    });
+  });
+});
+
+describe('schedules and the multiplier', () => {
+  it('lr warms up then decays to ~0; T goes from T0 to T_end; alpha lr from its travel', () => {
+    expect(lrAt(0.1, 0, 100)).toBeCloseTo(0.02, 9); // 5 warm-up steps
+    expect(lrAt(0.1, 4, 100)).toBeCloseTo(0.1, 9);
+    expect(lrAt(0.1, 99, 100)).toBeLessThan(0.1 * 1e-3);
+    for (let s = 5; s < 99; s++) expect(lrAt(0.1, s + 1, 100)).toBeLessThanOrEqual(lrAt(0.1, s, 100));
+    expect(temperatureAt(1, 0.1, 0, 50)).toBe(1);
+    expect(temperatureAt(1, 0.1, 49, 50)).toBeCloseTo(0.1, 12);
+    expect(temperatureAt(1, 0.1, 24.5, 50)).toBeCloseTo(Math.sqrt(0.1), 9);
+    expect(alphaLr(2, 400)).toBe(0.005);
+  });
+
+  it('the multiplier rises while over budget and falls (not below 0) while under', () => {
+    const m = new LagrangeMultiplier(0.5, 0.1, 100);
+    m.update(120);
+    expect(m.lambda).toBeCloseTo(0.52, 12);
+    for (let i = 0; i < 100; i++) m.update(50);
+    expect(m.lambda).toBe(0);
+  });
+});
+
+describe('hard relaxation', () => {
+  it('the forward pass is the discrete network; alpha gets the softmax gradient (straight-through)', () => {
+    const float = initParams(spec, 1);
+    const hard = SearchModel.fromFloat(spec, float, p, plans, { relaxation: 'hard' });
+    float.dispose();
+    spec.layers.forEach((l, k) => {
+      if (!plans[k]!.searchable) return;
+      hard.params.get(`${l.name}.alpha`).assign(tf.tensor2d(Array.from({ length: 2 }, (_, i) => Array.from({ length: l.cout }, (_, c) => Math.sin(5 * c + 3 * i + k)))));
+    });
+    const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const soft = tf.tidy(() => hard.forward(x, 0.5));
+    const asg = hard.discretise();
+    hard.fix(asg);
+    const fixed = tf.tidy(() => hard.forward(x, 1));
+    expect(Array.from(soft.logits.dataSync())).toEqual(Array.from(fixed.logits.dataSync()));
+    expect(Array.from(soft.counts.dataSync())).toEqual(Array.from(fixed.counts.dataSync()));
+    hard.unfix();
+    const alpha = [...hard.group('alpha').values()];
+    const { grads } = tf.variableGrads(() => tf.sum(hard.forward(x, 0.5).logits.square()) as tf.Scalar, alpha);
+    const g = grads[alpha[0]!.name]!;
+    expect(Number.isFinite(tf.sum(g).dataSync()[0])).toBe(true);
+    expect(tf.max(tf.abs(g)).dataSync()[0]).toBeGreaterThan(0);
+    tf.dispose([x, soft.logits, soft.counts, fixed.logits, fixed.counts, ...Object.values(grads)]);
+    hard.dispose();
+  });
+
+  it("ternary 'pass' lets the weight gradient through outside the clip, 'clip' does not", () => {
+    const w = tf.tensor1d([0.05, 2, -3]);
+    const ls = tf.scalar(Math.log(0.1));
+    const g = (pass: boolean) => Array.from(tf.grad((ww: tf.Tensor) => tf.sum(ternaryWeightQuant(ww, ls, pass)))(w).dataSync());
+    expect(g(false)).toEqual([1, 0, 0]);
+    expect(g(true)).toEqual([1, 1, 1]);
+    tf.dispose([w, ls]);
+  });
+});
+
+describe('train --budget (tiny model, generated data)', () => {
+  const flags = ['--platform', 'diana', '--model', 'tinycnn', '--batch', '32', '--val-size', '80', '--data', '',
+    '--epochs-warmup', '1', '--epochs-search', '2', '--epochs-finetune', '1'];
+  it('lands on the budget: discrete cost within 1% below it; the multiplier is logged; resumable settings recorded', async () => {
+    const f = flags.map((v) => (v === '' ? dataRoot : v));
+    const dir = path.join(tmpDir(), 'b');
+    // tinycnn on DIANA: between min-latency (4,789 cycles) and all:digital (4,835)
+    const r = await cli('train', ...f, '--budget-latency-ms', '0.0185', '--out', dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/search: warm start on the budget/);
+    expect(r.stdout).toMatch(/search: projected onto the budget 0\.0185 ms/);
+    const cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    const m = JSON.parse(readFileSync(path.join(dir, 'metrics.json'), 'utf8'));
+    expect(cfg.budget.spec).toBe('0.0185 ms');
+    expect(cfg.budget.value).toBeCloseTo(0.0185e-3 * 260e6, 6);
+    expect(cfg.target).toBe('latency');
+    expect(m.latencyCycles).toBeLessThanOrEqual(cfg.budget.value);
+    expect(m.latencyCycles).toBeGreaterThanOrEqual(0.99 * cfg.budget.value);
+    const log = readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    for (const rec of log.filter((x) => x.phase === 'search')) expect(rec.lagrange).toBeGreaterThanOrEqual(0);
+  }, 60_000);
+
+  it.each([
+    [['--budget', '0.01'], /budget 0\.01 x all:analog = .* is below the cheapest mapping of this model on diana/],
+    [['--budget', '0.5', '--budget-latency-ms', '1'], /give one/],
+    [['--budget', '-1'], /--budget: expected a fraction > 0/],
+    [['--budget', '0.9', '--mapping', 'all:digital'], /a budget does not apply/],
+  ])('rejects %j before any training, in one line', async (extra, msg) => {
+    const f = flags.map((v) => (v === '' ? dataRoot : v));
+    const r = await cli('train', ...f, '--out', path.join(tmpDir(), 'x'), ...(extra as string[]));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(msg);
+    expect(r.stdout).not.toMatch(/warm-up epoch/);
+  });
+});
