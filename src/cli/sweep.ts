@@ -31,7 +31,7 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
   command: 'sweep',
   describe: 'one shared warm-up, then search + fine-tune per lambda (and seed), plus baselines; resumable, parallel, shardable',
   builder: (y) => trainOptions(y)
-    .option('lambdas', { type: 'string', describe: 'comma-separated lambda values (default 0,0.1,0.3,1,3 unless --budgets)' })
+    .option('lambdas', { type: 'string', describe: "comma-separated lambda values, or 'none' (default 0,0.1,0.3,1,3 unless --budgets)" })
     .option('budgets', { type: 'string', describe: 'comma-separated budgets (train --budget: fractions of the dearest all-on-one-CU mapping, or min-latency, min-energy, all:<cu>)' })
     .option('seeds', { type: 'string', default: '42', describe: 'comma-separated seeds (one search per lambda and seed)' })
     .option('baselines', { type: 'string', default: 'auto', describe: "'auto' (every all:<cu>, min-latency, min-<target>), 'none', or a comma-separated list" })
@@ -46,7 +46,8 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     .option('from-warmup', { type: 'string', describe: 'start every point from this float warm-up (e.g. an imported network) instead of training one' }) as never,
   handler: async (args) => {
     const budgets = args.budgets === undefined ? [] : args.budgets.split(',').map((b) => b.trim()).filter(Boolean);
-    const lambdas = args.lambdas === undefined ? (budgets.length ? [] : [0, 0.1, 0.3, 1, 3]) : numbers('lambdas', args.lambdas);
+    const lambdas = args.lambdas === undefined ? (budgets.length ? [] : [0, 0.1, 0.3, 1, 3])
+      : args.lambdas === 'none' ? [] : numbers('lambdas', args.lambdas);
     if (lambdas.some((l) => l < 0)) throw new UserError(`--lambdas: expected values >= 0, got ${args.lambdas}`);
     const seeds = numbers('seeds', args.seeds);
     const m = /^(\d+)\/(\d+)$/.exec(args.shard);

@@ -24,7 +24,7 @@ export interface TrainArgs extends GlobalArgs {
   trainLimit: number; valSize: number; out?: string; resume: boolean; fromWarmup?: string;
   lrWarmup: number; lrWeights: number; lrAlpha?: number; alphaTravel: number; lrQuant: number; lrFinetune: number; lrWarmupFrac: number;
   momentum: number; weightDecay: number; weightDecayWarmup: number; temperatureStart: number; temperatureEnd: number; costTemperature: number;
-  relaxation: 'hard' | 'soft'; ternaryGrad: 'clip' | 'pass'; warmStart: 'auto' | 'even'; warmStartMargin: number;
+  relaxation: 'hard' | 'soft'; ternaryGrad: 'clip' | 'pass'; warmStart: 'auto' | 'even'; warmStartMargin: number; calibrate: boolean;
   budget?: string; budgetLatencyMs?: number; budgetEnergyMj?: number; lagrangeLr: number;
   distill: number; distillTemperature: number;
   warmupOnly?: boolean; mapping?: string;
@@ -62,6 +62,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('ternary-grad', { choices: ['clip', 'pass'] as const, default: 'clip' as const, describe: 'ternary weight gradient outside |w| <= S: zero (clip) or straight through (pass)' })
     .option('warm-start', { choices: ['auto', 'even'] as const, default: 'auto' as const, describe: 'auto: with a budget, start from the sensitivity-ranked mapping on it' })
     .option('warm-start-margin', { type: 'number', default: 1, describe: 'logit gap of the warm start' })
+    .option('calibrate', { type: 'boolean', default: true, describe: 'match each layer\'s output statistics to the float network after a mapping change (--no-calibrate to skip)' })
     .option('budget', { type: 'string', describe: 'cost budget for --target: a fraction of the most expensive all-on-one-CU mapping (0.4 = 0.4 x all:digital on DIANA), or a baseline whose cost it is (min-latency, min-energy, all:<cu>)' })
     .option('budget-latency-ms', { type: 'number', describe: 'latency budget in ms (sets --target latency)' })
     .option('budget-energy-mj', { type: 'number', describe: 'energy budget in mJ (sets --target energy)' })
@@ -163,7 +164,7 @@ export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>, m
       lrWeights: a.lrWeights, momentum: a.momentum, weightDecay: a.weightDecay, lrQuant: a.lrQuant,
       lrAlpha: a.lrAlpha ?? null, alphaTravel: a.alphaTravel,
       temperatureStart: a.temperatureStart, temperatureEnd: a.temperatureEnd, costTemperature: a.costTemperature,
-      relaxation: a.relaxation, ternaryGrad: a.ternaryGrad, warmStart: a.warmStart, warmStartMargin: a.warmStartMargin,
+      relaxation: a.relaxation, ternaryGrad: a.ternaryGrad, warmStart: a.warmStart, warmStartMargin: a.warmStartMargin, calibrate: a.calibrate,
     },
     finetune: { lr: a.lrFinetune, momentum: a.momentum, weightDecay: a.weightDecay, lrQuant: a.lrQuant },
     lrWarmupFrac: a.lrWarmupFrac,

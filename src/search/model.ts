@@ -71,6 +71,10 @@ export class SearchModel {
   /** One-hot θ of the discrete mapping, when fixed. */
   private fixed: tf.Tensor2D[] | null = null;
   private assignmentValue: Assignment | null = null;
+  /** Calibration: weights and activations unquantized (the float network the weights came from). */
+  private floatPath = false;
+  /** Calibration: sees (and may replace) each per-channel layer's pre-activation output. */
+  private probe: ((k: number, y: tf.Tensor4D) => tf.Tensor4D) | null = null;
 
   constructor(readonly spec: ModelSpec, readonly platform: Platform, readonly plans: LayerPlan[],
     readonly options: SearchModelOptions = {}) {
@@ -243,8 +247,8 @@ export class SearchModel {
       const cu = this.platform.cus[i]!;
       const th = rows[i]!;
       const thW = l.kind === 'depthwise' ? tf.reshape(th, [l.cout, 1]) : th; // output channel axis of W
-      const qw = tf.mul(this.quantizeWeights(cu, l.name, w), thW);
-      const qb = tf.mul(this.bias(cu, b), th);
+      const qw = tf.mul(this.floatPath ? w : this.quantizeWeights(cu, l.name, w), thW);
+      const qb = tf.mul(this.floatPath ? b : this.bias(cu, b), th);
       wMix = wMix ? tf.add(wMix, qw) : qw;
       bMix = bMix ? tf.add(bMix, qb) : qb;
     }
@@ -254,7 +258,7 @@ export class SearchModel {
   private layer(k: number, x: tf.Tensor4D, temperature: number, counts: tf.Tensor1D[]): tf.Tensor4D {
     const info = this.layers[k]!;
     const l = info.spec;
-    const xq = info.actBits === null ? x : pactQuant(x, this.params.get(`${l.name}.act`), info.actBits) as tf.Tensor4D;
+    const xq = info.actBits === null || this.floatPath ? x : pactQuant(x, this.params.get(`${l.name}.act`), info.actBits) as tf.Tensor4D;
     if (info.split) return this.splitLayer(k, xq, counts);
     const theta = this.theta(k, temperature);
     counts.push(tf.sum(theta, 1) as tf.Tensor1D);
@@ -267,7 +271,76 @@ export class SearchModel {
     } else {
       y = addBias(convOf(l, xq, wMix as tf.Tensor4D, depthwise), bMix);
     }
+    if (this.probe) y = this.probe(k, y);
     return activation(l.act, y);
+  }
+
+  /**
+   * Per-channel mean and standard deviation of each per-channel layer's pre-activation
+   * output over the images `xs` (layer index → moments), through the quantized network with
+   * the current θ, or through the float network the weights came from (`floatPath`); only
+   * layer `only` if given.
+   */
+  outputMoments(xs: tf.Tensor4D[], floatPath: boolean, only: number | null = null): Map<number, { mean: Float32Array; std: Float32Array }> {
+    const acc = new Map<number, { mean: Float32Array; sq: Float32Array }>();
+    this.floatPath = floatPath;
+    this.probe = (k, y) => {
+      if (only !== null && k !== only) return y;
+      const [m, q] = tf.tidy(() => [tf.mean(y, [0, 1, 2]).dataSync(), tf.mean(tf.square(y), [0, 1, 2]).dataSync()]) as [Float32Array, Float32Array];
+      const a = acc.get(k) ?? { mean: new Float32Array(m.length), sq: new Float32Array(m.length) };
+      for (let c = 0; c < m.length; c++) { a.mean[c]! += m[c]! / xs.length; a.sq[c]! += q[c]! / xs.length; }
+      acc.set(k, a);
+      return y;
+    };
+    try {
+      for (const x of xs) tf.tidy(() => { this.forward(x, 1); });
+    } finally {
+      this.probe = null;
+      this.floatPath = false;
+    }
+    return new Map([...acc].map(([k, a]) => [k, { mean: a.mean, std: a.mean.map((m, c) => Math.sqrt(Math.max(a.sq[c]! - m * m, 0))) }]));
+  }
+
+  /**
+   * Output calibration after a mapping change (statistics matching, as BatchNorm
+   * re-estimation does for a network whose BatchNorm is folded): layer by layer in order,
+   * each channel's pre-activation output is given the mean and standard deviation it has
+   * in the float network on the same images, by scaling the channel's float weights (and
+   * ternary scales, so the quantized weights scale exactly) and setting its bias. Without
+   * it, a ResNet20 switched at once to mostly ternary channels starts at chance accuracy
+   * and plain SGD does not bring it back. Uses the current θ (call after fix / setAlpha).
+   */
+  calibrate(xs: tf.Tensor4D[]): { layers: number; seconds: number } {
+    const t0 = performance.now();
+    const L = this.layers.length;
+    const ref = this.outputMoments(xs, true);
+    let done = 0;
+    for (let k = 0; k < L; k++) {
+      const info = this.layers[k]!;
+      if (info.split) continue;
+      const f = ref.get(k)!, q = this.outputMoments(xs, false, k).get(k)!;
+      const l = info.spec;
+      const a = new Float32Array(l.cout), shift = new Float32Array(l.cout);
+      for (let c = 0; c < l.cout; c++) {
+        const sf = f.std[c]!, sq = q.std[c]!;
+        a[c] = sq > 1e-8 && sf > 1e-8 ? Math.min(10, Math.max(0.1, sf / sq)) : 1;
+        shift[c] = f.mean[c]! - a[c]! * q.mean[c]!;
+      }
+      tf.tidy(() => {
+        const w = this.params.get(`${l.name}.w`), b = this.params.get(`${l.name}.b`);
+        const av = tf.tensor1d(a);
+        w.assign(tf.mul(w, l.kind === 'depthwise' ? tf.reshape(av, [l.cout, 1]) : av));
+        b.assign(tf.add(tf.mul(b, av), tf.tensor1d(shift)));
+        for (const i of info.plan.eligible) {
+          const cu = this.platform.cus[i]!;
+          const qp = this.params.get(`${l.name}.q.${cu.name}`);
+          if (cu.weights === 'ternary') qp.assign(tf.add(qp, tf.log(av)));
+          else if (typeof cu.weights === 'number') qp.assign(tf.scalar(initPow2Scale(w.dataSync() as Float32Array)));
+        }
+      });
+      done++;
+    }
+    return { layers: done, seconds: (performance.now() - t0) / 1000 };
   }
 
   /**
@@ -281,7 +354,8 @@ export class SearchModel {
       // The sum (≥ 0 after ReLU) goes through one 7-bit PACT quantizer shared by both
       // operands; quantizing the signed conv operand with an unsigned PACT would drop
       // its negative part.
-      add: (a, u, v) => (a.relu
+      add: (a, u, v) => (a.relu && this.floatPath ? tf.relu(tf.add(u, v))
+        : a.relu
         ? pactQuant(tf.relu(tf.add(u, v)), this.params.get(`${a.name}.act`), this.options.addBits ?? 7)
         : tf.add(u, v)) as tf.Tensor4D,
       pool: (p, input) => pool(p, input),
@@ -460,17 +534,32 @@ export function foldBatchNorm(l: ConvLayerSpec, p: ParamStore, prefix = l.name):
 }
 
 /**
- * Ternary scales: log(0.861·σ_c) with σ_c the standard deviation of output channel c's
- * (folded) weights, which makes the three levels equiprobable if the channel's weights
- * are normal. (The reference derived σ from the He init; after the float warm-up and BN
- * folding the actual spread is what matters.)
+ * Ternary scales, per output channel: the S that minimises the channel's quantization
+ * error Σ_w (w − S·round(clamp(w/S, −1, 1)))², searched on a grid of S/σ_c in [0.2, 3]
+ * and refined around the best point. (The reference's equiprobable-levels rule,
+ * S = 0.861σ, leaves the non-zero level well below the weights it stands for: a ResNet20
+ * mapped all-analog that way starts at chance accuracy.) `mode` 'equiprobable' keeps the
+ * reference's rule.
  */
-function ternaryInit(w: Float32Array, cout: number): number[] {
+export function ternaryInit(w: Float32Array, cout: number, mode: 'mse' | 'equiprobable' = 'mse'): number[] {
   const n = w.length / cout;
   return Array.from({ length: cout }, (_, c) => {
     let s = 0, s2 = 0;
     for (let j = 0; j < n; j++) { const v = w[j * cout + c]!; s += v; s2 += v * v; }
-    const sd = Math.sqrt(Math.max(s2 / n - (s / n) ** 2, 0));
-    return Math.log(0.861 * Math.max(sd, 1e-6));
+    const sd = Math.max(Math.sqrt(Math.max(s2 / n - (s / n) ** 2, 0)), 1e-6);
+    if (mode === 'equiprobable') return Math.log(0.861 * sd);
+    const err = (S: number) => {
+      let e = 0;
+      for (let j = 0; j < n; j++) {
+        const v = w[j * cout + c]!;
+        const q = S * Math.round(Math.max(-1, Math.min(1, v / S)));
+        e += (v - q) ** 2;
+      }
+      return e;
+    };
+    let best = 0.861 * sd, bestErr = err(best);
+    for (let k = 0.2; k <= 3.0001; k += 0.05) { const e = err(k * sd); if (e < bestErr) { bestErr = e; best = k * sd; } }
+    for (let k = -10; k <= 10; k++) { const S = best * (1 + k * 0.005); const e = err(S); if (e < bestErr) { bestErr = e; best = S; } }
+    return Math.log(best);
   });
 }

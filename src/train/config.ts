@@ -43,6 +43,8 @@ export interface RunConfig {
     warmStart: 'auto' | 'even';
     /** Logit gap of the warm start between a channel's CU and the others. */
     warmStartMargin: number;
+    /** Match each layer's output statistics to the float network's after a mapping change (SearchModel.calibrate). */
+    calibrate: boolean;
   };
   finetune: { lr: number; momentum: number; weightDecay: number; lrQuant: number };
   /** Fraction of each phase's steps over which the weights' lr warms up (then cosine to 0). */

@@ -141,6 +141,35 @@ describe('hard relaxation', () => {
     hard.dispose();
   });
 
+  it('calibration gives every layer of the mapped network the float network\'s per-channel output mean and std', () => {
+    const float = initParams(spec, 3);
+    const m = SearchModel.fromFloat(spec, float, p, plans, { relaxation: 'hard' });
+    float.dispose();
+    m.fix(plans.map((plan) => Array(plan.layer.cout).fill(plan.eligible.includes(1) ? 1 : 0))); // every layer it can run: analog (ternary)
+    const xs = [0, 1].map((s) => tf.randomUniform([16, 32, 32, 3], 0, 1, 'float32', s) as tf.Tensor4D);
+    const f = m.outputMoments(xs, true); // the float network, before calibration changes the weights
+    // Per layer, the median over channels of the mismatch in mean and std (in units of the
+    // float std); the worst layer.
+    const gap = () => {
+      const q = m.outputMoments(xs, false);
+      let worst = 0;
+      for (const [k, a] of f) {
+        const b = q.get(k)!;
+        const errs = Array.from(a.mean, (mu, c) => Math.max(Math.abs(mu - b.mean[c]!), Math.abs(a.std[c]! - b.std[c]!)) / (a.std[c]! + 1e-6)).sort((x, y) => x - y);
+        worst = Math.max(worst, errs[Math.floor(errs.length / 2)]!);
+      }
+      return worst;
+    };
+    const before = gap();
+    expect(m.calibrate(xs).layers).toBe(spec.layers.length);
+    const after = gap();
+    expect(before).toBeGreaterThan(0.1);
+    // exact for ternary channels; 8-bit layers requantize after the scaling
+    expect(after).toBeLessThan(0.02);
+    tf.dispose(xs);
+    m.dispose();
+  });
+
   it("ternary 'pass' lets the weight gradient through outside the clip, 'clip' does not", () => {
     const w = tf.tensor1d([0.05, 2, -3]);
     const ls = tf.scalar(Math.log(0.1));

@@ -31,6 +31,7 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
   if (cfg.fixedMapping) {
     const assignment = await baselineAssignment(ctx, cfg.fixedMapping);
     model.fix(assignment); // validates it
+    if (cfg.search.calibrate) calibrate(ctx, model, 'baseline mapping');
     await ctx.save('search.bin', model.params.trainable);
     state.assignment = assignment;
     ctx.io.log(`baseline mapping ${cfg.fixedMapping}: no search`);
@@ -45,8 +46,11 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
   const budget = cfg.budget;
   const lagrange = budget ? new LagrangeMultiplier(state.lagrange ?? cfg.lambda, cfg.lagrangeLr, budget.value) : null;
   if (state.checkpoint) await ctx.restore(state.checkpoint, model.params.trainable, { sgd: sgdW, sgdq: sgdQ, adam });
-  else if (budget && s.warmStart === 'auto') warmStart(ctx, model, budget.value);
-  else if (s.relaxation === 'hard') evenStart(ctx, model);
+  else {
+    if (budget && s.warmStart === 'auto') warmStart(ctx, model, budget.value);
+    else if (s.relaxation === 'hard') evenStart(ctx, model);
+    if (s.relaxation === 'hard' && s.calibrate) calibrate(ctx, model, 'starting mapping');
+  }
   const bar = ctx.bar('search', E);
   const weights = model.group('weights'), alpha = model.group('alpha'), quant = model.group('quant');
   const vars = [...weights.values(), ...alpha.values(), ...quant.values()];
@@ -105,6 +109,7 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
     model.fix(assignment);
     const valBefore = ctx.evalSearch(model, 1);
     model.fix(p.assignment);
+    if (s.calibrate && p.moved > 0) calibrate(ctx, model, 'projected mapping');
     const valAfter = ctx.evalSearch(model, 1);
     model.unfix();
     state.projection = { cost: p.cost, moved: p.moved, valBefore, valAfter };
@@ -115,6 +120,28 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
   await ctx.save('search.bin', model.params.trainable);
   state.assignment = assignment;
   await ctx.advance('finetune');
+}
+
+/** Calibration images: the first 512 of the training split, not augmented. */
+function calibrationImages(ctx: RunContext): { xs: tf.Tensor4D[]; n: number } {
+  const idx = ctx.trainIdx.subarray(0, Math.min(512, ctx.trainIdx.length));
+  const xs: tf.Tensor4D[] = [];
+  for (const b of epochBatches(ctx.data.train, idx, { batchSize: 128, shuffle: false, augment: false, norm: ctx.cfg.norm, seed: 0, dropLast: false }, 0)) {
+    xs.push(b.x);
+    b.y.dispose();
+  }
+  return { xs, n: idx.length };
+}
+
+/** Output calibration of the network's current mapping (SearchModel.calibrate), logged. */
+function calibrate(ctx: RunContext, model: SearchModel, what: string): void {
+  const { xs, n } = calibrationImages(ctx);
+  try {
+    const r = model.calibrate(xs);
+    ctx.io.log(`search: ${what} calibrated (${r.layers} layers' output statistics matched to the float network on ${n} images, ${r.seconds.toFixed(1)} s)`);
+  } finally {
+    tf.dispose(xs);
+  }
 }
 
 /**
