@@ -15,7 +15,7 @@ E=experiments/cifar10-diana-resnet20-budgets
 H="node dist/cli/main.js"
 TRAIN_LIMIT=${TRAIN_LIMIT:-20000}
 COMMON=(--platform diana --target latency --from-warmup "$E/warmup" --epochs-search 2 --epochs-finetune 2
-  --train-limit "$TRAIN_LIMIT" --lr-weights 3e-4 --lr-finetune 3e-4)
+  --train-limit "$TRAIN_LIMIT")
 if [[ ! -f $E/warmup/warmup.bin ]]; then
   rm -rf "$E/warmup"
   $H import ../shared/models/resnet20-odimo-fp.onnx --out "$E/warmup"

@@ -309,11 +309,13 @@ export class SearchModel {
    * ternary scales, so the quantized weights scale exactly) and setting its bias. Without
    * it, a ResNet20 switched at once to mostly ternary channels starts at chance accuracy
    * and plain SGD does not bring it back. Uses the current θ (call after fix / setAlpha).
+   * `reference`: the moments to match instead of the float network's (e.g. the same
+   * network's under its previous mapping, after training has moved it away from the float one).
    */
-  calibrate(xs: tf.Tensor4D[]): { layers: number; seconds: number } {
+  calibrate(xs: tf.Tensor4D[], reference?: Map<number, { mean: Float32Array; std: Float32Array }>): { layers: number; seconds: number } {
     const t0 = performance.now();
     const L = this.layers.length;
-    const ref = this.outputMoments(xs, true);
+    const ref = reference ?? this.outputMoments(xs, true);
     let done = 0;
     for (let k = 0; k < L; k++) {
       const info = this.layers[k]!;
@@ -333,9 +335,10 @@ export class SearchModel {
         b.assign(tf.add(tf.mul(b, av), tf.tensor1d(shift)));
         for (const i of info.plan.eligible) {
           const cu = this.platform.cus[i]!;
+          if (cu.weights === 'float') continue;
           const qp = this.params.get(`${l.name}.q.${cu.name}`);
           if (cu.weights === 'ternary') qp.assign(tf.add(qp, tf.log(av)));
-          else if (typeof cu.weights === 'number') qp.assign(tf.scalar(initPow2Scale(w.dataSync() as Float32Array)));
+          else qp.assign(tf.scalar(initPow2Scale(w.dataSync() as Float32Array)));
         }
       });
       done++;

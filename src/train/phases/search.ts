@@ -104,16 +104,22 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
   }
   let assignment = model.discretise();
   if (budget) {
-    const before = networkObjective(platform, plans, model.countsOf(assignment), cfg.target);
+    const costBefore = networkObjective(platform, plans, model.countsOf(assignment), cfg.target);
     const p = projectToBudget(platform, plans, cfg.target, budget.value, model.preferences(), assignment);
     model.fix(assignment);
     const valBefore = ctx.evalSearch(model, 1);
+    // The trained network's own statistics under the searched mapping are the reference now.
+    const images = s.calibrate && p.moved > 0 ? calibrationImages(ctx) : null;
+    const before = images ? model.outputMoments(images.xs, false) : undefined;
     model.fix(p.assignment);
-    if (s.calibrate && p.moved > 0) calibrate(ctx, model, 'projected mapping');
+    if (images) {
+      calibrate(ctx, model, 'projected mapping', before);
+      tf.dispose(images.xs);
+    }
     const valAfter = ctx.evalSearch(model, 1);
     model.unfix();
     state.projection = { cost: p.cost, moved: p.moved, valBefore, valAfter };
-    ctx.io.log(`search: projected onto the budget ${budget.spec}: cost ${before.toPrecision(6)} → ${p.cost.toPrecision(6)} ` +
+    ctx.io.log(`search: projected onto the budget ${budget.spec}: cost ${costBefore.toPrecision(6)} → ${p.cost.toPrecision(6)} ` +
       `(${(100 * p.cost / budget.value).toFixed(2)}% of it), ${p.moved} channel(s) moved, val ${(100 * valBefore).toFixed(2)}% → ${(100 * valAfter).toFixed(2)}%`);
     assignment = p.assignment;
   }
@@ -133,12 +139,16 @@ function calibrationImages(ctx: RunContext): { xs: tf.Tensor4D[]; n: number } {
   return { xs, n: idx.length };
 }
 
-/** Output calibration of the network's current mapping (SearchModel.calibrate), logged. */
-function calibrate(ctx: RunContext, model: SearchModel, what: string): void {
+/**
+ * Output calibration of the network's current mapping (SearchModel.calibrate), logged:
+ * to the float network's statistics, or to `reference` (the network before a mapping change).
+ */
+function calibrate(ctx: RunContext, model: SearchModel, what: string, reference?: Map<number, { mean: Float32Array; std: Float32Array }>): void {
   const { xs, n } = calibrationImages(ctx);
   try {
-    const r = model.calibrate(xs);
-    ctx.io.log(`search: ${what} calibrated (${r.layers} layers' output statistics matched to the float network on ${n} images, ${r.seconds.toFixed(1)} s)`);
+    const r = model.calibrate(xs, reference);
+    ctx.io.log(`search: ${what} calibrated (${r.layers} layers' output statistics matched to the ${reference ? 'searched mapping\'s' : 'float network\'s'} ` +
+      `on ${n} images, ${r.seconds.toFixed(1)} s)`);
   } finally {
     tf.dispose(xs);
   }
