@@ -32,7 +32,7 @@ interface ModelObject {
 }
 
 export const SUPPORTED_OPS = [
-  'Conv', 'BatchNormalization', 'Relu', 'Clip', 'Add', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Pad',
+  'Conv', 'BatchNormalization', 'Relu', 'Clip', 'Add', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'ReduceMean', 'Pad',
   'Flatten', 'Reshape', 'Squeeze', 'Unsqueeze', 'Gemm', 'MatMul', 'Identity', 'Dropout',
   'Constant', 'Shape', 'Gather', 'Concat', 'Slice', 'Cast',
 ] as const;
@@ -232,6 +232,14 @@ class Importer {
         const x = this.act(n, 0);
         if (x.shape.length !== 3) this.fail(n, 'expects a 4-D input');
         return out(this.add(n.name, n.opType, [x.shape[0]!, 1, 1], { op: 'pool', x: x.node, kind: 'global', k: [x.shape[1]!, x.shape[2]!], stride: [1, 1], pads: [0, 0, 0, 0], countIncludePad: false }));
+      }
+      case 'ReduceMean': {
+        // torch's x.mean((2, 3)): a global average pool (keepdims 0 also drops the 1x1 map).
+        const x = this.act(n, 0);
+        const axes = (this.axesOf(n, 1) ?? []).map((a) => (a < 0 ? a + 4 : a)).sort();
+        if (x.shape.length !== 3 || axes.join() !== '2,3') this.fail(n, `only the mean over the spatial axes (2, 3) of a 4-D tensor is supported, got axes [${axes}]`);
+        const g = this.add(n.name, 'GlobalAveragePool', [x.shape[0]!, 1, 1], { op: 'pool', x: x.node, kind: 'global', k: [x.shape[1]!, x.shape[2]!], stride: [1, 1], pads: [0, 0, 0, 0], countIncludePad: false });
+        return out(this.int(n, 'keepdims', 1) ? g : this.add(n.name, n.opType, [x.shape[0]!], { op: 'identity', x: g.node }));
       }
       case 'Pad': return out(this.pad(n));
       case 'Gemm': case 'MatMul': return out(this.gemm(n));

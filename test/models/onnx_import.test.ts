@@ -70,14 +70,13 @@ describe('ONNX import matches onnxruntime', () => {
     expect(im.notes.join(' ')).toMatch(/folded 2 BatchNormalization/);
   });
 
-  it('depthwise block with ReLU6 (Clip), strided depthwise, pointwise, global pool, MatMul + Add (opset 11)', async () => {
+  it('depthwise block with ReLU6 (Clip), strided depthwise, pointwise, ReduceMean pool, MatMul + Add (opset 11)', async () => {
     const g = new GraphBuilder(2);
     const lo = g.init(Float32Array.of(0), []), hi = g.init(Float32Array.of(6), []);
     const a = g.op('Clip', [g.conv('input', 3, 8, 3, { pads: [1, 1, 1, 1] }), lo, hi]);
     const d = g.op('Clip', [g.bn(g.conv(a, 8, 8, 3, { stride: 2, pads: [1, 1, 1, 1], group: 8, bias: false }), 8), lo, hi]);
     const pw = g.op('Relu', [g.conv(d, 8, 16, 1)]);
-    const gp = g.op('GlobalAveragePool', [pw]);
-    const sq = g.op('Squeeze', [gp], [attr.ints('axes', [2, 3])]);
+    const sq = g.op('ReduceMean', [pw], [attr.ints('axes', [2, 3]), attr.int('keepdims', 0)]); // torch's x.mean((2, 3))
     const y = g.op('Add', [g.op('MatMul', [sq, g.rand([16, 10], 0.2)]), g.rand([10], 0.1)]);
     const { diff, im } = await maxDiff(g.build(y, { opset: 11 }));
     expect(diff).toBeLessThanOrEqual(1e-4);
@@ -105,7 +104,7 @@ describe('ONNX import matches onnxruntime', () => {
     expect(im.spec.layers[0]!.dilation).toBe(2);
   });
 
-  it('a pre-padded max pool, SAME_UPPER auto_pad, and a Pad merged into the next conv (opset 13)', async () => {
+  it('a pre-padded max pool, SAME_UPPER auto_pad, a Pad merged into the next conv, GlobalAveragePool + Squeeze (opset 13)', async () => {
     const g = new GraphBuilder(4);
     const a = g.op('Relu', [g.conv('input', 3, 6, 3, { pads: [1, 1, 1, 1] })]);
     const pa = g.op('Pad', [a, g.i64([0, 0, 1, 0, 0, 0, 0, 1])]); // top 1, right 1
@@ -114,9 +113,15 @@ describe('ONNX import matches onnxruntime', () => {
     const c = g.op('Relu', [g.conv(pc, 6, 6, 3)]);
     const s = g.op('Conv', [c, g.rand([6, 6, 3, 3], 0.2), g.rand([6], 0.1)], [attr.ints('kernel_shape', [3, 3]), attr.ints('strides', [2, 2]), attr.str('auto_pad', 'SAME_UPPER')]);
     const f = g.op('Flatten', [g.op('Relu', [s])]);
-    const y = g.op('Gemm', [f, g.rand([10, 6 * 3 * 3], 0.1)], [attr.int('transB', 1)]);
-    const { diff } = await maxDiff(g.build(y));
+    const y1 = g.op('Gemm', [f, g.rand([10, 6 * 3 * 3], 0.1)], [attr.int('transB', 1)]);
+    const { diff } = await maxDiff(g.build(y1));
     expect(diff).toBeLessThanOrEqual(1e-4);
+    // the same trunk ending in GlobalAveragePool + Squeeze (axes as an input, opset 13) + Gemm
+    const gp = g.op('Squeeze', [g.op('GlobalAveragePool', [g.op('Relu', [s])]), g.i64([2, 3])]);
+    const y2 = g.op('Gemm', [gp, g.rand([10, 6], 0.3)], [attr.int('transB', 1)]);
+    const r2 = await maxDiff(g.build(y2));
+    expect(r2.diff).toBeLessThanOrEqual(1e-4);
+    expect(r2.im.spec.pools.map((p) => p.kind)).toEqual(['max', 'global']);
   });
 });
 

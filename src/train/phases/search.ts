@@ -155,12 +155,14 @@ function calibrate(ctx: RunContext, model: SearchModel, what: string, reference?
 }
 
 /**
- * The hard relaxation's even split: a layer's channels dealt round-robin over its CUs
- * (tiny logit gaps, so the first steps can move any channel). Starting from all channels
- * on one CU would hide the marginal cost of the others behind their fixed overheads.
+ * The hard relaxation's even split: a layer's channels dealt round-robin over its CUs,
+ * with the warm start's logit gap. Starting from all channels on one CU would hide the
+ * marginal cost of the others behind their fixed overheads; tiny gaps (0.02 was tried)
+ * let channels flip back and forth every step and the network collapsed (10.6% val).
  */
 function evenStart(ctx: RunContext, model: SearchModel): void {
-  model.setAlpha(ctx.plans.map((plan) => Array.from({ length: plan.layer.cout }, (_, c) => plan.eligible[c % plan.eligible.length]!)), 0.02);
+  model.setAlpha(ctx.plans.map((plan) => Array.from({ length: plan.layer.cout }, (_, c) => plan.eligible[c % plan.eligible.length]!)),
+    ctx.cfg.search.warmStartMargin);
 }
 
 /**

@@ -1,0 +1,80 @@
+// The Done-when table of issue 13 from the study's finished points:
+//   node experiments/cifar10-diana-resnet20-budgets/analyze.mjs  → results.json + results.md
+// Per budget: searched vs random channels with the same counts (and, at the min-latency
+// budget, the min-latency baseline), mean ± std over seeds, per-seed margins; cost/budget;
+// the soft-to-hard gap (validation accuracy before vs after discretisation and projection);
+// the searched front's hypervolume against the baselines', per seed.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const E = path.dirname(fileURLToPath(import.meta.url));
+const read = (f) => JSON.parse(readFileSync(f, 'utf8'));
+const points = [];
+for (const sweep of ['sweep', 'extra']) {
+  const dir = path.join(E, sweep, 'points');
+  if (!existsSync(dir)) continue;
+  for (const id of readdirSync(dir)) {
+    const d = path.join(dir, id);
+    if (!existsSync(path.join(d, 'metrics.json'))) continue;
+    const m = read(path.join(d, 'metrics.json')), cfg = read(path.join(d, 'config.json')), st = read(path.join(d, 'state.json'));
+    const log = readFileSync(path.join(d, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const search = log.filter((r) => r.phase === 'search');
+    points.push({
+      id, sweep, seed: cfg.seed, mapping: cfg.fixedMapping, budget: cfg.budget, test: m.testAccuracy, genuine: m.genuineTestAccuracy,
+      cycles: m.latencyCycles, seconds: log.reduce((a, r) => a + r.seconds, 0),
+      lastSearch: search.at(-1) ?? null, projection: st.projection ?? null,
+    });
+  }
+}
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)));
+const fmt = (xs) => (xs.length ? `${(100 * mean(xs)).toFixed(2)} ± ${(100 * std(xs)).toFixed(2)} (n=${xs.length})` : '—');
+const budgets = [...new Set(points.filter((p) => p.budget).map((p) => p.id.replace(/-s\d+$/, '')))];
+const rows = budgets.map((key) => {
+  const searched = points.filter((p) => p.id.replace(/-s\d+$/, '') === key && !p.mapping);
+  const random = points.filter((p) => p.id.replace(/-s\d+$/, '') === `random-${key}`);
+  const minLat = key === 'bmin-latency' ? points.filter((p) => p.mapping === 'min-latency') : [];
+  const bySeed = (xs) => new Map(xs.map((p) => [p.seed, p.test]));
+  const rs = bySeed(random), ms = bySeed(minLat);
+  const marginsRandom = searched.filter((p) => rs.has(p.seed)).map((p) => p.test - rs.get(p.seed));
+  const marginsMinLat = searched.filter((p) => ms.has(p.seed)).map((p) => p.test - ms.get(p.seed));
+  return {
+    budget: key, budgetCycles: searched[0]?.budget?.value ?? null,
+    searched: searched.map((p) => p.test), random: random.map((p) => p.test), minLatency: minLat.map((p) => p.test),
+    searchedGenuine: searched.map((p) => p.genuine),
+    costOverBudget: searched.map((p) => p.cycles / p.budget.value),
+    gapProjection: searched.filter((p) => p.projection).map((p) => p.projection.valBefore - p.projection.valAfter),
+    gapSearch: searched.filter((p) => p.lastSearch).map((p) => p.lastSearch.valAccuracy - p.lastSearch.discreteValAccuracy),
+    marginsRandom, marginsMinLat,
+    beatsRandomEverySeed: marginsRandom.length > 0 && marginsRandom.every((x) => x > 0),
+    randomMarginSignificant: marginsRandom.length > 1 && mean(searched.map((p) => p.test)) - mean(random.map((p) => p.test)) > 2 * Math.max(std(searched.map((p) => p.test)), std(random.map((p) => p.test))),
+  };
+});
+// Hypervolume per seed: searched points of that seed vs the baselines (min-latency of that seed; all:*, min-energy).
+const refCost = Math.max(...points.map((p) => p.cycles));
+const hv = (pts) => {
+  const f = pts.filter((p) => p.cost <= refCost).sort((a, b) => a.cost - b.cost);
+  let h = 0, best = 0;
+  f.forEach((p, i) => { best = Math.max(best, p.acc); h += ((i + 1 < f.length ? f[i + 1].cost : refCost) - p.cost) / refCost * best; });
+  return h;
+};
+const seeds = [...new Set(points.filter((p) => !p.mapping).map((p) => p.seed))].sort();
+const perSeed = seeds.map((s) => {
+  const searched = points.filter((p) => !p.mapping && p.seed === s).map((p) => ({ cost: p.cycles, acc: p.test }));
+  const base = points.filter((p) => p.mapping && !p.mapping.startsWith('random:') && (p.mapping !== 'min-latency' || p.seed === s)).map((p) => ({ cost: p.cycles, acc: p.test }));
+  return { seed: s, searched: hv(searched), baselines: hv(base) };
+});
+const out = { rows, hypervolume: { referenceCycles: refCost, perSeed }, points: points.map(({ lastSearch, ...p }) => p) };
+writeFileSync(path.join(E, 'results.json'), JSON.stringify(out, null, 2) + '\n');
+const md = ['| budget | searched (test %) | random, same counts | min-latency | cost / budget | soft→hard gap (pts) | searched − random per seed |', '|---|---|---|---|---|---|---|'];
+for (const r of rows) {
+  md.push(`| ${r.budget} | ${fmt(r.searched)} | ${fmt(r.random)} | ${fmt(r.minLatency)} | ${r.costOverBudget.map((x) => x.toFixed(4)).join(', ')} | ` +
+    `${r.gapProjection.map((x) => (100 * x).toFixed(2)).join(', ') || '—'} | ${r.marginsRandom.map((x) => (100 * x).toFixed(2)).join(', ') || '—'} |`);
+}
+md.push('', '| seed | hypervolume searched | hypervolume baselines |', '|---|---|---|');
+for (const s of perSeed) md.push(`| ${s.seed} | ${s.searched.toFixed(4)} | ${s.baselines.toFixed(4)} |`);
+md.push('', '| point | test % | genuine % | cycles | seconds |', '|---|---|---|---|---|');
+for (const p of points.sort((a, b) => a.id.localeCompare(b.id))) md.push(`| ${p.sweep}/${p.id} | ${(100 * p.test).toFixed(2)} | ${(100 * p.genuine).toFixed(2)} | ${p.cycles.toFixed(0)} | ${p.seconds.toFixed(0)} |`);
+writeFileSync(path.join(E, 'results.md'), md.join('\n') + '\n');
+console.log(md.join('\n'));
