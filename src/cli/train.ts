@@ -66,7 +66,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('budget', { type: 'string', describe: 'cost budget for --target: a fraction of the most expensive all-on-one-CU mapping (0.4 = 0.4 x all:digital on DIANA), or a baseline whose cost it is (min-latency, min-energy, all:<cu>)' })
     .option('budget-latency-ms', { type: 'number', describe: 'latency budget in ms (sets --target latency)' })
     .option('budget-energy-mj', { type: 'number', describe: 'energy budget in mJ (sets --target energy)' })
-    .option('lagrange-lr', { type: 'number', default: 0.05, describe: 'budget mode: step of the multiplier, lambda += lr*(cost/budget - 1) per step' })
+    .option('lagrange-lr', { type: 'number', default: 0.5, describe: 'budget mode: step of the multiplier, lambda += lr*(cost/budget - 1) per step' })
     .option('distill', { type: 'number', default: 0, describe: 'weight of the distillation term from the float network (0: off)' })
     .option('distill-temperature', { type: 'number', default: 4, describe: 'temperature of the distillation KL' })
     .option('cost-temperature', { type: 'number', default: 0.05, describe: 'tau of the smooth max/min across CUs' })
