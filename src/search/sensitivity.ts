@@ -3,15 +3,15 @@
  * loss grows when a channel's weights are quantized the way a less precise CU quantizes
  * them instead of the most precise CU's way,
  *   Δ_c(i) = Σ_{w ∈ channel c} g_w · (Q_i(w) − Q_best(w)),
- * with g the loss gradient of the network with every channel on its most precise CU,
+ * with g the gradient of `loss` for the network with every channel on its most precise CU,
  * accumulated over a few batches. Preferences are −|Δ_c(i)| (0 on the most precise CU).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { crossEntropy } from '../train/loss.js';
 import type { SearchModel } from './model.js';
 import { precisionRank, type Preferences } from './projection.js';
 
-export function sensitivityPreferences(model: SearchModel, batches: Iterable<{ x: tf.Tensor4D; y: tf.Tensor1D }>): Preferences {
+export function sensitivityPreferences(model: SearchModel, batches: Iterable<{ x: tf.Tensor4D; y: tf.Tensor1D }>,
+  loss: (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.Scalar): Preferences {
   const { platform, plans, spec } = model;
   const precise = plans.map((plan) => [...plan.eligible].sort((a, b) => precisionRank(platform.cus[b]!) - precisionRank(platform.cus[a]!) || a - b)[0]!);
   const weights = model.group('weights');
@@ -21,8 +21,8 @@ export function sensitivityPreferences(model: SearchModel, batches: Iterable<{ x
   try {
     for (const b of batches) {
       tf.tidy(() => {
-        const { grads } = tf.variableGrads(() => crossEntropy(model.forward(b.x).logits, b.y), wVars);
-        spec.layers.forEach((l, k) => {
+        const { grads } = tf.variableGrads(() => loss(model.forward(b.x).logits, b.y), wVars);
+        spec.layers.forEach((_, k) => {
           const g = grads[wVars[k]!.name]!;
           const next = tf.keep(tf.add(sums[k]!, g));
           sums[k]!.dispose();

@@ -19,6 +19,7 @@ import type { SearchModel } from '../../search/model.js';
 import { Adam } from '../adam.js';
 import { baselineAssignment } from '../baselines.js';
 import { LagrangeMultiplier } from '../budget.js';
+import { crossEntropy } from '../loss.js';
 import type { RunContext } from '../context.js';
 import { alphaLr, lrAt, temperatureAt } from '../schedule.js';
 import { Sgd } from '../sgd.js';
@@ -178,7 +179,7 @@ function warmStart(ctx: RunContext, model: SearchModel, budget: number): void {
       try { yield b; } finally { tf.dispose([b.x, b.y]); }
     }
   })();
-  const pref = sensitivityPreferences(model, batches);
+  const pref = sensitivityPreferences(model, batches, crossEntropy);
   const p = projectToBudget(ctx.platform, ctx.plans, ctx.cfg.target, budget, pref);
   model.setAlpha(p.assignment, ctx.cfg.search.warmStartMargin);
   ctx.io.log(`search: warm start on the budget (cost ${p.cost.toPrecision(6)}, ${(100 * p.cost / budget).toFixed(2)}% of it; ` +
