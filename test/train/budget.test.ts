@@ -201,6 +201,8 @@ describe('train --budget (tiny model, generated data)', () => {
     expect(m.latencyCycles).toBeGreaterThanOrEqual(0.99 * cfg.budget.value);
     const log = readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     for (const rec of log.filter((x) => x.phase === 'search')) expect(rec.lagrange).toBeGreaterThanOrEqual(0);
+    // the hard search and its calibration leave no tensors behind from epoch to epoch
+    expect(new Set(log.filter((x) => x.phase === 'search').map((x) => x.numTensors)).size).toBe(1);
   }, 60_000);
 
   it.each([
