@@ -3,7 +3,7 @@ import yargs from 'yargs';
 import { EngineError } from '../backend/engine.js';
 import { ExitStatus, UserError } from '../util/errors.js';
 import { benchCommand } from './bench.js';
-import { lastFlagWins, setInvocationArgv, withGlobals } from './common.js';
+import { lastFlagWins, newInvocation, setInvocationArgv, withGlobals } from './common.js';
 import { costCommand } from './cost.js';
 import { dataCommand } from './data.js';
 import { demoCommand } from './demo.js';
@@ -11,6 +11,7 @@ import { engineCommand } from './engine.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { paretoCommand } from './pareto.js';
+import { reportCommand } from './report.js';
 import { scheduleCommand } from './schedule.js';
 import { selectCommand } from './select.js';
 import { sweepCommand } from './sweep.js';
@@ -19,6 +20,7 @@ import { trainCommand } from './train.js';
 /** Usage and input errors: one line on stderr, exit code 2. Returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   setInvocationArgv(argv);
+  newInvocation();
   const cli = lastFlagWins(withGlobals(yargs(argv)))
     .scriptName('hetsplit')
     .command(demoCommand as never)
@@ -28,6 +30,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .command(trainCommand as never)
     .command(sweepCommand as never)
     .command(paretoCommand as never)
+    .command(reportCommand as never)
     .command(selectCommand as never)
     .command(exportCommand as never)
     .command(scheduleCommand as never)

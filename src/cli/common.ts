@@ -32,11 +32,21 @@ export function lastFlagWins<T>(y: Argv<T>): Argv<T> {
   }, true);
 }
 
-/** Starts the engine and prints it as the command's first log line. */
+let announced = '';
+/** A new command line: its first startEngine prints the engine again. */
+export function newInvocation(): void { announced = ''; }
+/**
+ * Starts the engine and prints it as the command's first log line (once per process: a
+ * command that runs others in-process, such as demo or sweep, does not repeat it).
+ */
 export async function startEngine(args: GlobalArgs): Promise<EngineInfo> {
   const info = await initEngine(args.engine, args.threads);
-  console.log(describeEngine(info));
-  for (const f of info.fallbacks) console.log(`  (${f})`);
+  const line = describeEngine(info);
+  if (line !== announced) {
+    console.log(line);
+    if (info.fallbacks.length) console.log(`  (${info.fallbacks.join('; ')})`);
+    announced = line;
+  }
   return info;
 }
 

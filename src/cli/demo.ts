@@ -1,31 +1,112 @@
 /**
- * `hetsplit demo`: the newcomer's first run. Engine self-check, then a short search of
- * ResNet8 on DIANA (few epochs on a slice of CIFAR-10) that ends by printing where the
- * mapping and metrics are. Every `train` flag works here too; only the defaults differ.
+ * `hetsplit demo`: the newcomer's first run, a real (small) front. Engine self-check; the
+ * bundled float ResNet20 (the ODiMO reference's warm-up, assets/models) imported by our own
+ * ONNX import; a latency-budget sweep on DIANA plus the all:digital, all:analog and
+ * min-latency baselines, each fine-tuned briefly on a slice of CIFAR-10 and tested on the
+ * genuine-pixel test records; then the front (table, plots, report.html). Rerunning it
+ * resumes what is done; `--fresh`, or other settings, start it afresh.
  */
-import type { CommandModule } from 'yargs';
-import { startEngine, type GlobalArgs } from './common.js';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs, { type CommandModule } from 'yargs';
+import type { FrontResult } from '../pareto/front.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import { UserError } from '../util/errors.js';
+import { lastFlagWins, startEngine, withGlobals, type GlobalArgs } from './common.js';
 import { checkKernels } from './engine.js';
-import { train, trainOptions, type TrainArgs } from './train.js';
+import { importCommand } from './import.js';
+import { paretoCommand } from './pareto.js';
+import { sweepCommand } from './sweep.js';
 
-export const demoCommand: CommandModule<GlobalArgs, TrainArgs> = {
+interface DemoArgs extends GlobalArgs {
+  out: string; budgets: string; trainLimit: number; testLimit: number; valSize: number; batch: number;
+  epochsSearch: number; epochsFinetune: number; seed: number; fresh: boolean; data?: string;
+}
+
+export const DEMO_MODEL = fileURLToPath(new URL('../../assets/models/resnet20-odimo-fp.onnx', import.meta.url));
+
+export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
   command: 'demo',
-  describe: 'engine self-check + a short search (ResNet8 on DIANA, a few minutes on 2 cores)',
-  builder: (y) => trainOptions(y)
-    .option('model', { choices: ['resnet8', 'resnet20', 'mobilenetv1', 'tinycnn'], default: 'resnet8' })
-    .option('epochs-warmup', { type: 'number', default: 2 })
-    .option('epochs-search', { type: 'number', default: 2 })
-    .option('epochs-finetune', { type: 'number', default: 1 })
-    .option('batch', { type: 'number', default: 64 })
-    .option('train-limit', { type: 'number', default: 2560 })
-    .option('val-size', { type: 'number', default: 1000 })
-    .option('lr-alpha', { type: 'number', default: 0.02, describe: 'raised from the reference 1e-3: the demo searches for a few hundred steps only' })
-    .option('lambda', { type: 'number', default: 1 })
-    .option('out', { type: 'string', default: 'runs/demo' })
-    .option('resume', { type: 'boolean', default: false }) as never,
+  describe: 'engine self-check, then a small latency-budget front of ResNet20 on DIANA from a pretrained float network (about 6 minutes on 2 cores)',
+  builder: (y) => y
+    .option('out', { type: 'string', default: 'runs/demo', describe: 'demo directory (rerun: resumes; other settings or --fresh: starts afresh)' })
+    .option('budgets', { type: 'string', default: '0.4,0.6,0.8', describe: 'latency budgets searched, as fractions of all:digital' })
+    .option('train-limit', { type: 'number', default: 1536, describe: 'training images per epoch' })
+    .option('test-limit', { type: 'number', default: 1017, describe: 'test records (the first 1,017 are the genuine-pixel ones)' })
+    .option('val-size', { type: 'number', default: 500, describe: 'validation images held out of the training split' })
+    .option('batch', { type: 'number', default: 64, describe: 'batch size' })
+    .option('epochs-search', { type: 'number', default: 1, describe: 'search epochs per budget (baselines fine-tune search + fine-tune epochs)' })
+    .option('epochs-finetune', { type: 'number', default: 1, describe: 'fine-tune epochs after each search' })
+    .option('seed', { type: 'number', default: 42, describe: 'seed of every point' })
+    .option('data', { type: 'string', describe: 'CIFAR-10 location (default: found as train does)' })
+    .option('fresh', { type: 'boolean', default: false, describe: 'delete the demo directory and start afresh' }) as never,
   handler: async (args) => {
+    const t0 = performance.now();
     const info = await startEngine(args);
     if (info.engine === 'wasm' && !(await checkKernels())) throw new Error('engine self-check failed');
-    await train(args, info);
+    const dir = path.resolve(args.out);
+    const settings = {
+      budgets: args.budgets, trainLimit: args.trainLimit, testLimit: args.testLimit, valSize: args.valSize, batch: args.batch,
+      epochsSearch: args.epochsSearch, epochsFinetune: args.epochsFinetune, seed: args.seed, data: args.data ?? null,
+    };
+    const marker = path.join(dir, 'demo.json');
+    if (existsSync(dir)) {
+      if (!existsSync(marker)) throw new UserError(`--out ${args.out}: exists and is not a demo directory (no demo.json); choose another --out`);
+      const saved = JSON.parse(readFileSync(marker, 'utf8')) as unknown;
+      if (args.fresh || JSON.stringify(saved) !== JSON.stringify(settings)) {
+        console.log(`demo: starting afresh in ${dir}${args.fresh ? '' : ' (other settings than the demo there)'}`);
+        rmSync(dir, { recursive: true, force: true });
+      } else {
+        console.log(`demo: resuming ${dir} (finished points are kept; --fresh starts afresh)`);
+      }
+    }
+    await writeJsonAtomic(marker, settings);
+    const engine = ['--engine', args.engine, ...(args.threads ? ['--threads', String(args.threads)] : [])];
+    const data = args.data ? ['--data', args.data] : [];
+    const warm = path.join(dir, 'warmup');
+    if (!existsSync(path.join(warm, 'warmup.bin'))) {
+      rmSync(warm, { recursive: true, force: true });
+      await run(['import', DEMO_MODEL, '--out', warm, '--no-eval', ...engine, ...data]);
+    }
+    const sweep = path.join(dir, 'sweep');
+    await run(['sweep', '--platform', 'diana', '--target', 'latency', '--from-warmup', warm,
+      '--lambdas', 'none', '--budgets', args.budgets, '--seeds', String(args.seed),
+      '--baselines', 'all:digital,all:analog,min-latency', '--random-of', 'none',
+      '--epochs-search', String(args.epochsSearch), '--epochs-finetune', String(args.epochsFinetune),
+      '--train-limit', String(args.trainLimit), '--test-limit', String(args.testLimit),
+      '--val-size', String(args.valSize), '--batch', String(args.batch), '--out', sweep, ...engine, ...data]);
+    await run(['pareto', sweep, '--objective', 'latency', '--out', dir, ...engine]);
+    const front = JSON.parse(readFileSync(path.join(dir, 'front.json'), 'utf8')) as FrontResult;
+    console.log('');
+    console.log(frontTable(front));
+    console.log('');
+    console.log(`front: ${path.join(dir, 'accuracy-latency.png')}`);
+    console.log(`report: ${path.join(dir, 'report.html')}`);
+    console.log(`demo: ${((performance.now() - t0) / 60000).toFixed(1)} min`);
   },
 };
+
+/** The front as a text table: every run, cheapest first, the searched front marked. */
+export function frontTable(f: FrontResult): string {
+  const rows = [...f.rows].sort((a, b) => a.latencyCycles - b.latencyCycles);
+  const head = ['run', 'kind', 'test %', 'genuine %', 'latency ms', 'energy mJ', 'front'];
+  const body = rows.map((r) => [
+    r.run.replace(/^points\//, ''), r.kind === 'searched' ? (r.budgetSpec ? `budget ${r.budgetSpec}` : `λ ${r.lambda}`) : `baseline ${r.mapping}`,
+    (100 * r.testAccuracy).toFixed(2), r.genuineTestAccuracy === null ? '-' : (100 * r.genuineTestAccuracy).toFixed(2),
+    r.latencyMs.toFixed(4), r.energyMJ.toFixed(5), r.onFront ? '*' : '',
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
+}
+
+/** One hetsplit command, in this process (the engine is already up). */
+async function run(argv: string[]): Promise<void> {
+  console.log(`\n$ hetsplit ${argv.map((a) => (/[\s]/.test(a) ? JSON.stringify(a) : a)).join(' ')}`);
+  await lastFlagWins(withGlobals(yargs(argv)))
+    .command(importCommand as never).command(sweepCommand as never).command(paretoCommand as never)
+    .strict().exitProcess(false)
+    .fail((msg, err) => { throw err ?? new UserError(msg); })
+    .parseAsync();
+}

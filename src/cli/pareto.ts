@@ -6,6 +6,7 @@ import { buildFront, collectRuns, frontCsv, type Objective } from '../pareto/fro
 import { frontSpec, mappingSpec, renderSvg, svgToPng, type MappingFile } from '../pareto/plots.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import type { GlobalArgs } from './common.js';
+import { writeReport } from './report.js';
 
 interface ParetoArgs extends GlobalArgs { dirs: string[]; objective: Objective; out?: string; plots: boolean }
 
@@ -42,5 +43,8 @@ export const paretoCommand: CommandModule<GlobalArgs, ParetoArgs> = {
       console.log(`plots: ${path.join(out, 'accuracy-energy.png')}, ${path.join(out, 'accuracy-latency.png')}, ${path.join(out, 'mappings')}/`);
     }
     console.log(`wrote ${path.join(out, 'front.csv')} and front.json`);
+    const report = path.join(out, 'report.html');
+    await writeReport(args.dirs, report);
+    console.log(`report: ${report}`);
   },
 };

@@ -21,7 +21,7 @@ import { dataOptions } from './data.js';
 export interface TrainArgs extends GlobalArgs {
   platform: string; model?: string; dataset: CifarName; data?: string; target: 'energy' | 'latency'; lambda: number;
   epochsWarmup: number; epochsSearch: number; epochsFinetune: number; batch: number; seed: number;
-  trainLimit: number; valSize: number; out?: string; resume: boolean; fromWarmup?: string;
+  trainLimit: number; testLimit: number; valSize: number; out?: string; resume: boolean; fromWarmup?: string;
   lrWarmup: number; lrWeights: number; lrAlpha?: number; alphaTravel: number; lrQuant: number; lrFinetune: number; lrWarmupFrac: number;
   momentum: number; weightDecay: number; weightDecayWarmup: number; temperatureStart: number; temperatureEnd: number; costTemperature: number;
   relaxation: 'hard' | 'soft'; ternaryGrad: 'clip' | 'pass'; warmStart: 'auto' | 'even'; warmStartMargin: number; calibrate: boolean;
@@ -44,6 +44,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('batch', { type: 'number', default: 128 })
     .option('seed', { type: 'number', default: 42 })
     .option('train-limit', { type: 'number', default: 0, describe: 'training images per epoch (0 = the whole training split)' })
+    .option('test-limit', { type: 'number', default: 0, describe: 'test on the first N test records (0 = all; on CIFAR-10 the first 1,017 are the genuine-pixel ones)' })
     .option('val-size', { type: 'number', default: 5000, describe: 'held-out validation images (from the training set)' })
     .option('from-warmup', { type: 'string', describe: 'reuse the float warm-up of this run directory' })
     .option('lr-warmup', { type: 'number', default: 0.1, describe: 'warm-up SGD lr (cosine schedule)' })
@@ -150,12 +151,12 @@ export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>, m
   if (!(Number.isFinite(a.momentum) && a.momentum >= 0 && a.momentum < 1)) throw new UserError(`--momentum: expected a number in [0, 1), got ${a.momentum}`);
   if (!(Number.isFinite(a.distill) && a.distill >= 0 && a.distill <= 1)) throw new UserError(`--distill: expected a weight in [0, 1], got ${a.distill}`);
   if (a.lrWarmupFrac >= 1) throw new UserError(`--lr-warmup-frac: expected a fraction below 1, got ${a.lrWarmupFrac}`);
-  for (const k of ['epochsWarmup', 'epochsSearch', 'epochsFinetune', 'trainLimit', 'valSize', 'batch', 'seed'] as const) {
+  for (const k of ['epochsWarmup', 'epochsSearch', 'epochsFinetune', 'trainLimit', 'testLimit', 'valSize', 'batch', 'seed'] as const) {
     if (!Number.isInteger(a[k]) || a[k] < 0) throw new UserError(`${flag(k)}: expected a whole number >= 0, got ${a[k]}`);
   }
   return {
     platform: a.platform, model, dataset: a.dataset, target: a.target, lambda: a.lambda, seed: a.seed,
-    batch: a.batch, valSize: a.valSize, trainLimit: a.trainLimit || null,
+    batch: a.batch, valSize: a.valSize, trainLimit: a.trainLimit || null, testLimit: a.testLimit || null,
     epochsWarmup: a.epochsWarmup, epochsSearch: a.epochsSearch, epochsFinetune: a.epochsFinetune,
     warmup: { lr: a.lrWarmup, momentum: a.momentum, weightDecay: a.weightDecayWarmup },
     budget: null,

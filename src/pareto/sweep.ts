@@ -116,7 +116,10 @@ export async function runSweep(dir: string, spec: SweepSpec, o: SweepOptions): P
   const specFile = path.join(dir, 'sweep.json');
   if (existsSync(specFile)) {
     const saved = JSON.parse(await fs.readFile(specFile, 'utf8')) as SweepSpec;
-    if (JSON.stringify(saved) !== JSON.stringify(spec)) {
+    // A train setting added after the sweep was started, at its neutral default (0, false),
+    // changes nothing: compare without it.
+    const train = Object.fromEntries(Object.entries(spec.train).filter(([k, v]) => k in saved.train || (v !== 0 && v !== false)));
+    if (JSON.stringify(saved) !== JSON.stringify({ ...spec, train })) {
       throw new UserError(`${specFile}: this directory holds a sweep with other settings; use the same flags or another --out`);
     }
   } else {

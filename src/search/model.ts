@@ -12,7 +12,7 @@ import type { ComputeUnit, Platform } from '../hw/platform.js';
 import { addBias, mixChannels } from '../models/channel.js';
 import { activation, convOf, pool } from '../models/forward.js';
 import { ParamStore } from '../models/params.js';
-import { nonNegativeNodes, walkModel, type ConvLayerSpec, type ModelSpec } from '../models/spec.js';
+import { nonNegativeNodes, walkModel, type AddSpec, type ConvLayerSpec, type ModelSpec } from '../models/spec.js';
 import {
   biasQuant, initPow2Scale, pactQuant, pow2WeightQuant, ternaryWeightQuant,
 } from '../quant/quantizers.js';
@@ -255,40 +255,59 @@ export class SearchModel {
     return { w: wMix!, b: bMix! };
   }
 
+  /** Layer k's input through its activation quantizer (none on the float path or for float-input CUs). */
+  private quantInput(k: number, x: tf.Tensor4D): tf.Tensor4D {
+    const info = this.layers[k]!;
+    return info.actBits === null || this.floatPath ? x : pactQuant(x, this.params.get(`${info.spec.name}.act`), info.actBits) as tf.Tensor4D;
+  }
+
+  /** Layer k's pre-activation output for the quantized input `xq` under the channel weights θ. */
+  private preActivation(k: number, xq: tf.Tensor4D, theta: tf.Tensor2D): tf.Tensor4D {
+    const l = this.layers[k]!.spec;
+    const { w: wMix, b: bMix } = this.mix(k, theta);
+    if (l.kind === 'fc') {
+      const flat = tf.reshape(xq, [xq.shape[0], l.cin]);
+      return tf.reshape(tf.add(tf.matMul(flat, tf.reshape(wMix, [l.cin, l.cout])), bMix), [xq.shape[0], 1, 1, l.cout]);
+    }
+    return addBias(convOf(l, xq, wMix as tf.Tensor4D, l.kind === 'depthwise'), bMix);
+  }
+
   private layer(k: number, x: tf.Tensor4D, temperature: number, counts: tf.Tensor1D[]): tf.Tensor4D {
     const info = this.layers[k]!;
-    const l = info.spec;
-    const xq = info.actBits === null || this.floatPath ? x : pactQuant(x, this.params.get(`${l.name}.act`), info.actBits) as tf.Tensor4D;
+    const xq = this.quantInput(k, x);
     if (info.split) return this.splitLayer(k, xq, counts);
     const theta = this.theta(k, temperature);
     counts.push(tf.sum(theta, 1) as tf.Tensor1D);
-    const { w: wMix, b: bMix } = this.mix(k, theta);
-    const depthwise = l.kind === 'depthwise';
-    let y: tf.Tensor4D;
-    if (l.kind === 'fc') {
-      const flat = tf.reshape(xq, [x.shape[0], l.cin]);
-      y = tf.reshape(tf.add(tf.matMul(flat, tf.reshape(wMix, [l.cin, l.cout])), bMix), [x.shape[0], 1, 1, l.cout]);
-    } else {
-      y = addBias(convOf(l, xq, wMix as tf.Tensor4D, depthwise), bMix);
-    }
+    let y = this.preActivation(k, xq, theta);
     if (this.probe) y = this.probe(k, y);
-    return activation(l.act, y);
+    return activation(info.spec.act, y);
+  }
+
+  /**
+   * A residual add: the sum (≥ 0 after ReLU) goes through one 7-bit PACT quantizer shared
+   * by both operands; quantizing the signed conv operand with an unsigned PACT would drop
+   * its negative part.
+   */
+  private addNode(a: AddSpec, u: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D {
+    if (!a.relu) return tf.add(u, v);
+    if (this.floatPath) return tf.relu(tf.add(u, v)) as tf.Tensor4D;
+    return pactQuant(tf.relu(tf.add(u, v)), this.params.get(`${a.name}.act`), this.options.addBits ?? 7) as tf.Tensor4D;
   }
 
   /**
    * Per-channel mean and standard deviation of each per-channel layer's pre-activation
    * output over the images `xs` (layer index → moments), through the quantized network with
-   * the current θ, or through the float network the weights came from (`floatPath`); only
-   * layer `only` if given.
+   * the current θ, or through the float network the weights came from (`floatPath`).
    */
-  outputMoments(xs: tf.Tensor4D[], floatPath: boolean, only: number | null = null): Map<number, { mean: Float32Array; std: Float32Array }> {
+  outputMoments(xs: tf.Tensor4D[], floatPath: boolean): Map<number, { mean: Float32Array; std: Float32Array }> {
     const acc = new Map<number, { mean: Float32Array; sq: Float32Array }>();
+    const total = xs.reduce((n, x) => n + x.shape[0], 0);
     this.floatPath = floatPath;
     this.probe = (k, y) => {
-      if (only !== null && k !== only) return y;
       const [m, q] = tf.tidy(() => [tf.mean(y, [0, 1, 2]).dataSync(), tf.mean(tf.square(y), [0, 1, 2]).dataSync()]) as [Float32Array, Float32Array];
       const a = acc.get(k) ?? { mean: new Float32Array(m.length), sq: new Float32Array(m.length) };
-      for (let c = 0; c < m.length; c++) { a.mean[c]! += m[c]! / xs.length; a.sq[c]! += q[c]! / xs.length; }
+      const share = y.shape[0] / total; // each image weighs the same, whatever its batch's size
+      for (let c = 0; c < m.length; c++) { a.mean[c]! += share * m[c]!; a.sq[c]! += share * q[c]!; }
       acc.set(k, a);
       return y;
     };
@@ -314,36 +333,88 @@ export class SearchModel {
    */
   calibrate(xs: tf.Tensor4D[], reference?: Map<number, { mean: Float32Array; std: Float32Array }>): { layers: number; seconds: number } {
     const t0 = performance.now();
-    const L = this.layers.length;
     const ref = reference ?? this.outputMoments(xs, true);
+    // One pass through the graph, node by node over all image batches: a layer is
+    // calibrated on its (already calibrated) inputs, then its outputs are computed with the
+    // calibrated weights and passed on. Activations are freed after their last consumer, so
+    // memory is that of an inference pass and the cost about two forward passes (layer by
+    // layer through whole forward passes costs one per layer).
+    const spec = this.spec;
+    const index = new Map(spec.layers.map((l, k) => [l.name, k]));
+    const adds = new Map(spec.adds.map((a) => [a.name, a]));
+    const pools = new Map(spec.pools.map((p) => [p.name, p]));
+    const inputsOf = (node: string): string[] => {
+      const k = index.get(node);
+      if (k !== undefined) return [spec.layers[k]!.input];
+      const a = adds.get(node);
+      if (a) return [a.a, a.b];
+      return [pools.get(node)!.input];
+    };
+    const lastUse = new Map<string, number>();
+    spec.order.forEach((node, i) => { for (const n of inputsOf(node)) lastUse.set(n, i); });
+    const values = new Map<string, tf.Tensor4D[]>([['input', xs]]);
+    const total = xs.reduce((n, x) => n + x.shape[0], 0);
     let done = 0;
-    for (let k = 0; k < L; k++) {
-      const info = this.layers[k]!;
-      if (info.split) continue;
-      const f = ref.get(k)!, q = this.outputMoments(xs, false, k).get(k)!;
-      const l = info.spec;
-      const a = new Float32Array(l.cout), shift = new Float32Array(l.cout);
-      for (let c = 0; c < l.cout; c++) {
-        const sf = f.std[c]!, sq = q.std[c]!;
-        a[c] = sq > 1e-8 && sf > 1e-8 ? Math.min(10, Math.max(0.1, sf / sq)) : 1;
-        shift[c] = f.mean[c]! - a[c]! * q.mean[c]!;
-      }
-      tf.tidy(() => {
-        const w = this.params.get(`${l.name}.w`), b = this.params.get(`${l.name}.b`);
-        const av = tf.tensor1d(a);
-        w.assign(tf.mul(w, l.kind === 'depthwise' ? tf.reshape(av, [l.cout, 1]) : av));
-        b.assign(tf.add(tf.mul(b, av), tf.tensor1d(shift)));
-        for (const i of info.plan.eligible) {
-          const cu = this.platform.cus[i]!;
-          if (cu.weights === 'float') continue;
-          const qp = this.params.get(`${l.name}.q.${cu.name}`);
-          if (cu.weights === 'ternary') qp.assign(tf.add(qp, tf.log(av)));
-          else qp.assign(tf.scalar(initPow2Scale(w.dataSync() as Float32Array)));
+    try {
+      spec.order.forEach((node, i) => {
+        const inputs = inputsOf(node).map((n) => values.get(n)!);
+        const k = index.get(node);
+        let out: tf.Tensor4D[];
+        if (k !== undefined) {
+          if (!this.layers[k]!.split) { this.calibrateLayer(k, inputs[0]!, ref.get(k)!, total); done++; }
+          out = inputs[0]!.map((x) => tf.tidy(() => this.layer(k, x, 1, [])));
+        } else if (adds.has(node)) {
+          out = inputs[0]!.map((u, c) => tf.tidy(() => this.addNode(adds.get(node)!, u, inputs[1]![c]!)));
+        } else {
+          out = inputs[0]!.map((x) => tf.tidy(() => pool(pools.get(node)!, x)));
+        }
+        values.set(node, out);
+        for (const n of new Set(inputsOf(node))) {
+          if (n !== 'input' && lastUse.get(n) === i) { tf.dispose(values.get(n)!); values.delete(n); }
         }
       });
-      done++;
+    } finally {
+      for (const [n, v] of values) if (n !== 'input') tf.dispose(v);
     }
     return { layers: done, seconds: (performance.now() - t0) / 1000 };
+  }
+
+  /**
+   * Gives each channel of layer k's pre-activation output, over the input batches `xs`,
+   * the reference mean and standard deviation `f`: scales its float weights (and ternary
+   * scales, so the quantized weights scale exactly) and sets its bias.
+   */
+  private calibrateLayer(k: number, xs: tf.Tensor4D[], f: { mean: Float32Array; std: Float32Array }, total: number): void {
+    const info = this.layers[k]!;
+    const l = info.spec;
+    const mean = new Float64Array(l.cout), sq = new Float64Array(l.cout);
+    for (const x of xs) {
+      const [m, q] = tf.tidy(() => {
+        const y = this.preActivation(k, this.quantInput(k, x), this.theta(k, 1));
+        return [tf.mean(y, [0, 1, 2]).dataSync(), tf.mean(tf.square(y), [0, 1, 2]).dataSync()];
+      }) as [Float32Array, Float32Array];
+      const share = x.shape[0] / total;
+      for (let c = 0; c < l.cout; c++) { mean[c]! += share * m[c]!; sq[c]! += share * q[c]!; }
+    }
+    const a = new Float32Array(l.cout), shift = new Float32Array(l.cout);
+    for (let c = 0; c < l.cout; c++) {
+      const sf = f.std[c]!, sqd = Math.sqrt(Math.max(sq[c]! - mean[c]! * mean[c]!, 0));
+      a[c] = sqd > 1e-8 && sf > 1e-8 ? Math.min(10, Math.max(0.1, sf / sqd)) : 1;
+      shift[c] = f.mean[c]! - a[c]! * mean[c]!;
+    }
+    tf.tidy(() => {
+      const w = this.params.get(`${l.name}.w`), b = this.params.get(`${l.name}.b`);
+      const av = tf.tensor1d(a);
+      w.assign(tf.mul(w, l.kind === 'depthwise' ? tf.reshape(av, [l.cout, 1]) : av));
+      b.assign(tf.add(tf.mul(b, av), tf.tensor1d(shift)));
+      for (const i of info.plan.eligible) {
+        const cu = this.platform.cus[i]!;
+        if (cu.weights === 'float') continue;
+        const qp = this.params.get(`${l.name}.q.${cu.name}`);
+        if (cu.weights === 'ternary') qp.assign(tf.add(qp, tf.log(av)));
+        else qp.assign(tf.scalar(initPow2Scale(w.dataSync() as Float32Array)));
+      }
+    });
   }
 
   /**
@@ -354,13 +425,7 @@ export class SearchModel {
     const counts: tf.Tensor1D[] = [];
     const out = walkModel<tf.Tensor4D>(this.spec, x, {
       layer: (_l, k, input) => this.layer(k, input, temperature, counts),
-      // The sum (≥ 0 after ReLU) goes through one 7-bit PACT quantizer shared by both
-      // operands; quantizing the signed conv operand with an unsigned PACT would drop
-      // its negative part.
-      add: (a, u, v) => (a.relu && this.floatPath ? tf.relu(tf.add(u, v))
-        : a.relu
-        ? pactQuant(tf.relu(tf.add(u, v)), this.params.get(`${a.name}.act`), this.options.addBits ?? 7)
-        : tf.add(u, v)) as tf.Tensor4D,
+      add: (a, u, v) => this.addNode(a, u, v),
       pool: (p, input) => pool(p, input),
     });
     return { logits: tf.reshape(out, [x.shape[0], this.spec.numClasses]), counts: tf.stack(counts, 1) as tf.Tensor2D };

@@ -22,6 +22,8 @@ export interface RunConfig {
   batch: number;
   valSize: number;
   trainLimit: number | null;
+  /** Test on the first N test records only (CIFAR-10's first 1,017 are the genuine ones); null: all. */
+  testLimit?: number | null;
   epochsWarmup: number;
   epochsSearch: number;
   epochsFinetune: number;

@@ -62,6 +62,17 @@ export class RunContext {
     }
   }
 
+  /**
+   * The test records a run reports on: the first --test-limit of them (all by default), and
+   * among those the genuine-pixel ones (a prefix of the test file), null when unknown.
+   */
+  testIndices(): { all: Int32Array; genuine: Int32Array | null } {
+    const n = this.cfg.testLimit ? Math.min(this.cfg.testLimit, this.data.test.n) : this.data.test.n;
+    const all = Int32Array.from({ length: n }, (_, i) => i);
+    const g = this.data.genuineTestRecords;
+    return { all, genuine: g ? all.subarray(0, Math.min(g, n)) : null };
+  }
+
   get stepsPerEpoch(): number { return Math.floor(this.trainIdx.length / this.cfg.batch); }
 
   say(line: string): void {

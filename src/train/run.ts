@@ -43,6 +43,8 @@ export interface RunResult {
 export interface Metrics {
   testAccuracy: number;
   valAccuracy: number;
+  /** Test records evaluated (all unless --test-limit). */
+  testRecords?: number;
   genuineTestAccuracy: number | null;
   genuineTestRecords: number | null;
   latencyCycles: number;
@@ -127,16 +129,15 @@ export class Run {
     const ctx = this.ctx;
     const assignment = ctx.state.assignment!;
     const cost = networkCost(this.platform, ctx.plans, model.countsOf(assignment));
-    const all = Int32Array.from({ length: ctx.data.test.n }, (_, i) => i);
+    const { all, genuine } = ctx.testIndices();
     const testAccuracy = ctx.evalSearch(model, 1, ctx.data.test, all);
-    const g = ctx.data.genuineTestRecords;
     const lastFinetune = [...ctx.state.log].reverse().find((r) => r.phase === 'finetune');
     const valAccuracy = ctx.state.best?.phase === 'finetune' ? ctx.state.best.valAccuracy
       : lastFinetune?.valAccuracy ?? ctx.evalSearch(model, 1);
     const metrics: Metrics = {
-      testAccuracy, valAccuracy,
-      genuineTestAccuracy: g ? ctx.evalSearch(model, 1, ctx.data.test, all.subarray(0, g)) : null,
-      genuineTestRecords: g,
+      testAccuracy, valAccuracy, testRecords: all.length,
+      genuineTestAccuracy: genuine ? ctx.evalSearch(model, 1, ctx.data.test, genuine) : null,
+      genuineTestRecords: genuine ? genuine.length : null,
       latencyCycles: cost.cycles, latencyMs: cost.ms, energyMJ: cost.energyMJ,
       lambda: this.cfg.lambda, ...(this.cfg.budget ? { budget: this.cfg.budget.value } : {}),
       target: this.cfg.target, platform: this.platform.name, model: this.spec.name,

@@ -146,7 +146,8 @@ describe('hard relaxation', () => {
     const m = SearchModel.fromFloat(spec, float, p, plans, { relaxation: 'hard' });
     float.dispose();
     m.fix(plans.map((plan) => Array(plan.layer.cout).fill(plan.eligible.includes(1) ? 1 : 0))); // every layer it can run: analog (ternary)
-    const xs = [0, 1].map((s) => tf.randomUniform([16, 32, 32, 3], 0, 1, 'float32', s) as tf.Tensor4D);
+    // batches of unequal size: the moments weigh each image once
+    const xs = [16, 8].map((n, s) => tf.randomUniform([n, 32, 32, 3], 0, 1, 'float32', s) as tf.Tensor4D);
     const f = m.outputMoments(xs, true); // the float network, before calibration changes the weights
     // Per layer, the median over channels of the mismatch in mean and std (in units of the
     // float std); the worst layer.
@@ -161,7 +162,9 @@ describe('hard relaxation', () => {
       return worst;
     };
     const before = gap();
+    const tensors = tf.memory().numTensors;
     expect(m.calibrate(xs).layers).toBe(spec.layers.length);
+    expect(tf.memory().numTensors).toBe(tensors); // every activation of the pass freed
     const after = gap();
     expect(before).toBeGreaterThan(0.1);
     // exact for ternary channels; 8-bit layers requantize after the scaling

@@ -97,16 +97,16 @@ export async function warmupPhase(ctx: RunContext): Promise<ParamStore> {
  */
 async function warmupMetrics(ctx: RunContext, params: ParamStore): Promise<void> {
   const { cfg, state, data } = ctx;
-  const all = Int32Array.from({ length: data.test.n }, (_, i) => i);
-  const g = data.genuineTestRecords;
+  const { all, genuine } = ctx.testIndices();
   const warm = state.log.filter((r) => r.phase === 'warmup');
   const m = {
     model: ctx.spec.name, dataset: cfg.dataset, epochs: cfg.epochsWarmup,
     bestEpoch: state.best?.phase === 'warmup' ? state.best.epoch : null,
     valAccuracy: state.best?.phase === 'warmup' ? state.best.valAccuracy : null,
     testAccuracy: evaluate(ctx.spec, params, data.test, all, 256, cfg.norm),
-    genuineTestAccuracy: g ? evaluate(ctx.spec, params, data.test, all.subarray(0, g), 256, cfg.norm) : null,
-    genuineTestRecords: g,
+    testRecords: all.length,
+    genuineTestAccuracy: genuine ? evaluate(ctx.spec, params, data.test, genuine, 256, cfg.norm) : null,
+    genuineTestRecords: genuine ? genuine.length : null,
     seconds: warm.reduce((a, r) => a + r.seconds, 0),
     secondsPerEpoch: warm.map((r) => Math.round(r.seconds)),
   };
