@@ -36,15 +36,16 @@ let announced = '';
 /** A new command line: its first startEngine prints the engine again. */
 export function newInvocation(): void { announced = ''; }
 /**
- * Starts the engine and prints it as the command's first log line (once per process: a
+ * Starts the engine and prints it as the command's first log line (`log`: stderr for
+ * commands whose stdout is JSON), once per command line (a
  * command that runs others in-process, such as demo or sweep, does not repeat it).
  */
-export async function startEngine(args: GlobalArgs): Promise<EngineInfo> {
+export async function startEngine(args: GlobalArgs, log: (line: string) => void = (l) => console.log(l)): Promise<EngineInfo> {
   const info = await initEngine(args.engine, args.threads);
   const line = describeEngine(info);
   if (line !== announced) {
-    console.log(line);
-    if (info.fallbacks.length) console.log(`  (${info.fallbacks.join('; ')})`);
+    log(line);
+    if (info.fallbacks.length) log(`  (${info.fallbacks.join('; ')})`);
     announced = line;
   }
   return info;

@@ -13,7 +13,7 @@ interface PreviewArgs extends GlobalArgs {
 
 export function dataOptions<T>(y: Argv<T>) {
   return y
-    .option('dataset', { choices: ['cifar10', 'cifar100'] as const, default: 'cifar10' as const })
+    .option('dataset', { choices: ['cifar10', 'cifar100'] as const, default: 'cifar10' as const, describe: 'CIFAR-10 or CIFAR-100 (binary layout)' })
     .option('data', { type: 'string', describe: 'directory or .tar.gz holding the dataset' });
 }
 

@@ -16,12 +16,15 @@ export const paretoCommand: CommandModule<GlobalArgs, ParetoArgs> = {
   builder: (y) => y
     .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'sweep or run directories' })
     .option('objective', { choices: ['energy', 'latency'] as const, default: 'energy' as const })
-    .option('out', { type: 'string', describe: 'where to write (default: the first directory)' })
+    .option('out', { type: 'string', describe: 'where to write (default: the directory itself; for several, a new directory front-<a>+<b> beside the first)' })
     .option('plots', { type: 'boolean', default: true, describe: 'also write SVG/PNG plots' }) as never,
   handler: async (args) => {
     const rows = collectRuns(args.dirs);
     const f = buildFront(rows, args.objective);
-    const out = path.resolve(args.out ?? args.dirs[0]!);
+    // One directory: its front goes beside its points. Several: a new directory beside the
+    // first, never over the first one's own front.
+    const out = path.resolve(args.out ?? (args.dirs.length === 1 ? args.dirs[0]!
+      : path.join(path.dirname(path.resolve(args.dirs[0]!)), `front-${args.dirs.map((d) => path.basename(path.resolve(d))).join('+')}`.slice(0, 120))));
     await writeFileAtomic(path.join(out, 'front.csv'), frontCsv(f));
     await writeJsonAtomic(path.join(out, 'front.json'), f);
     console.log(`${rows.length} runs (${rows.filter((r) => r.kind === 'searched').length} searched), ${f.rows.filter((r) => r.onFront).length} on the ${args.objective} front`);

@@ -19,7 +19,8 @@ export const scheduleCommand: CommandModule<GlobalArgs, ScheduleArgs> = {
     .option('out', { type: 'string', describe: 'where to write schedule.json and timeline.svg/png (default: the run directory)' })
     .option('json', { type: 'boolean', default: false }) as never,
   handler: async (args) => {
-    await startEngine(args);
+    // --json: stdout is the JSON only; the engine line goes to stderr.
+    await startEngine(args, args.json ? (l) => process.stderr.write(l + '\n') : undefined);
     const run = await loadRun(path.resolve(args.run));
     try {
       const counts = run.model.countsOf(run.assignment);

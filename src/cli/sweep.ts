@@ -1,9 +1,12 @@
 /** `hetsplit sweep`: λ sweep with a shared warm-up, baselines, worker processes, shards. */
 import { existsSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadPlatform } from '../hw/platform.js';
-import { defaultBaselines, k8sManifest, runSweep, slurmScript, type SweepSpec } from '../pareto/sweep.js';
+import { k8sJob, k8sYaml, slurmScript } from '../pareto/emit.js';
+import { defaultBaselines, runSweep, type SweepSpec } from '../pareto/sweep.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { invocationArgv, lastFlagWins, startEngine, type GlobalArgs } from './common.js';
@@ -12,9 +15,12 @@ import { geometry } from '../models/spec.js';
 import { resolveBudget, resolveRunModel, train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
 import yargs from 'yargs';
 
+/** The CLI's entry, absolute (emitted Slurm scripts run it from any directory). */
+const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
 interface SweepArgs extends TrainArgs {
   lambdas?: string; budgets?: string; seeds: string; baselines: string; randomOf?: string; jobs: number; shard: string;
-  emit?: 'k8s' | 'slurm'; shards: number; image: string; volumeClaim: string; out: string;
+  emit?: 'k8s' | 'slurm'; shards: number; cpus: number; image: string; volumeClaim: string; dataClaim: string; out: string;
 }
 
 function numbers(flag: string, s: string): number[] {
@@ -24,7 +30,7 @@ function numbers(flag: string, s: string): number[] {
 }
 
 /** The train flags a sweep passes on (everything but the sweep's own and per-point ones). */
-const OWN = new Set(['lambdas', 'budgets', 'budget', 'budgetLatencyMs', 'budgetEnergyMj', 'seeds', 'baselines', 'randomOf', 'jobs', 'shard', 'emit', 'shards', 'image', 'volumeClaim',
+const OWN = new Set(['lambdas', 'budgets', 'budget', 'budgetLatencyMs', 'budgetEnergyMj', 'seeds', 'baselines', 'randomOf', 'jobs', 'shard', 'emit', 'shards', 'image', 'volumeClaim', 'dataClaim', 'cpus',
   'out', 'platform', 'model', 'target', 'lambda', 'seed', 'resume', 'fromWarmup', 'engine', 'threads', 'warmupOnly', 'mapping', '_', '$0']);
 
 export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
@@ -40,8 +46,10 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     .option('shard', { type: 'string', default: '0/1', describe: 'run slice i of n (i/n)' })
     .option('emit', { choices: ['k8s', 'slurm'] as const, describe: 'write a Kubernetes Indexed Job / Slurm array for --shards shards, then exit' })
     .option('shards', { type: 'number', default: 4, describe: 'shards of --emit' })
-    .option('image', { type: 'string', default: 'hetsplit:latest', describe: 'container image for --emit k8s' })
-    .option('volume-claim', { type: 'string', default: 'hetsplit-sweeps', describe: 'PersistentVolumeClaim holding the sweeps (k8s)' })
+    .option('cpus', { type: 'number', default: 2, describe: 'CPUs each emitted task requests (and its --threads)' })
+    .option('image', { type: 'string', default: 'hetsplit:latest', describe: 'container image for --emit k8s (the repository\'s Dockerfile builds it)' })
+    .option('volume-claim', { type: 'string', default: 'hetsplit-sweeps', describe: 'PersistentVolumeClaim holding the sweeps (k8s, mounted at /sweeps)' })
+    .option('data-claim', { type: 'string', default: 'hetsplit-data', describe: 'PersistentVolumeClaim holding CIFAR (k8s, mounted read-only at /data)' })
     .option('out', { type: 'string', demandOption: true, describe: 'sweep directory' })
     .option('from-warmup', { type: 'string', describe: 'start every point from this float warm-up (e.g. an imported network) instead of training one' }) as never,
   handler: async (args) => {
@@ -86,13 +94,17 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
 
     if (args.emit) {
       if (!Number.isInteger(args.shards) || args.shards < 1) throw new UserError(`--shards: expected a whole number >= 1, got ${args.shards}`);
-      // The same command line, minus what the emitted job sets itself.
-      const argv = invocationArgv().filter((a, i, all) => !['--emit', '--shards', '--shard', '--jobs'].includes(a) && !['--emit', '--shards', '--shard', '--jobs'].includes(all[i - 1] ?? ''));
+      if (!Number.isInteger(args.cpus) || args.cpus < 1) throw new UserError(`--cpus: expected a whole number >= 1, got ${args.cpus}`);
       const name = `hetsplit-${path.basename(dir)}`;
       const file = path.join(dir, args.emit === 'k8s' ? 'sweep-k8s.yaml' : 'sweep-slurm.sh');
-      await writeFileAtomic(file, args.emit === 'k8s'
-        ? k8sManifest(name, args.shards, argv, args.image, args.volumeClaim)
-        : slurmScript(name, args.shards, argv));
+      if (args.emit === 'k8s') {
+        const job = k8sJob({ name, shards: args.shards, cpus: args.cpus, argv: invocationArgv(), image: args.image, volumeClaim: args.volumeClaim, dataClaim: args.dataClaim });
+        await writeFileAtomic(file, k8sYaml(job));
+        for (const c of job.copies) console.log(`copy ${c.from} onto the sweeps volume as ${c.to.slice('/sweeps/'.length)}`);
+      } else {
+        await writeFileAtomic(file, slurmScript({ name, shards: args.shards, cpus: args.cpus, main: MAIN, argv: invocationArgv(), logDir: dir }));
+        await chmod(file, 0o755);
+      }
       console.log(`wrote ${file} (${args.shards} shards; merge with: hetsplit pareto ${args.out})`);
       return;
     }

@@ -37,12 +37,11 @@ export function trainOptions<T>(y: Argv<T>) {
       type: 'string',
       describe: `${Object.keys(MODELS).join(' | ')}, an .onnx file, or a directory with ${MODEL_FILE} (default: the --from-warmup's model, else resnet20)`,
     })
-    .option('target', { choices: ['energy', 'latency'] as const, default: 'latency' as const })
-    .option('epochs-warmup', { type: 'number', default: 40 })
-    .option('epochs-search', { type: 'number', default: 20 })
-    .option('epochs-finetune', { type: 'number', default: 10 })
-    .option('batch', { type: 'number', default: 128 })
-    .option('seed', { type: 'number', default: 42 })
+    .option('target', { choices: ['energy', 'latency'] as const, default: 'latency' as const, describe: 'the hardware cost the search trades against accuracy' })
+    .option('epochs-warmup', { type: 'number', default: 40, describe: 'float warm-up epochs (skipped with --from-warmup)' })
+    .option('epochs-search', { type: 'number', default: 20, describe: 'mapping search epochs' })
+    .option('epochs-finetune', { type: 'number', default: 10, describe: 'fine-tune epochs of the discrete mapping' })
+    .option('batch', { type: 'number', default: 128, describe: 'batch size' })
     .option('train-limit', { type: 'number', default: 0, describe: 'training images per epoch (0 = the whole training split)' })
     .option('test-limit', { type: 'number', default: 0, describe: 'test on the first N test records (0 = all; on CIFAR-10 the first 1,017 are the genuine-pixel ones)' })
     .option('val-size', { type: 'number', default: 5000, describe: 'held-out validation images (from the training set)' })
@@ -53,9 +52,9 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('alpha-travel', { type: 'number', default: 2, describe: 'logits the mapping can move over the search (sets the default --lr-alpha)' })
     .option('lr-quant', { type: 'number', default: 1e-5, describe: 'SGD lr of the quantizer parameters' })
     .option('lr-finetune', { type: 'number', default: 1e-3, describe: 'fine-tune SGD lr of the weights (peak of the per-step schedule)' })
-    .option('momentum', { type: 'number', default: 0.9 })
-    .option('weight-decay', { type: 'number', default: 1e-4, describe: 'search and fine-tune' })
-    .option('weight-decay-warmup', { type: 'number', default: 5e-4 })
+    .option('momentum', { type: 'number', default: 0.9, describe: 'SGD momentum of every phase, in [0, 1)' })
+    .option('weight-decay', { type: 'number', default: 1e-4, describe: 'weight decay of the search and the fine-tune' })
+    .option('weight-decay-warmup', { type: 'number', default: 5e-4, describe: 'weight decay of the float warm-up' })
     .option('lr-warmup-frac', { type: 'number', default: 0.05, describe: 'search/fine-tune: fraction of the steps over which the lr warms up (then cosine to 0)' })
     .option('temperature-start', { type: 'number', default: 1, describe: 'T of softmax(alpha/T) at the first search step' })
     .option('temperature-end', { type: 'number', default: 0.1, describe: 'T at the last search step (geometric per step)' })
@@ -64,15 +63,10 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('warm-start', { choices: ['auto', 'even'] as const, default: 'auto' as const, describe: 'auto: with a budget, start from the sensitivity-ranked mapping on it' })
     .option('warm-start-margin', { type: 'number', default: 1, describe: 'logit gap of the warm start' })
     .option('calibrate', { type: 'boolean', default: true, describe: 'match each layer\'s output statistics to the float network after a mapping change (--no-calibrate to skip)' })
-    .option('budget', { type: 'string', describe: 'cost budget for --target: a fraction of the most expensive all-on-one-CU mapping (0.4 = 0.4 x all:digital on DIANA), or a baseline whose cost it is (min-latency, min-energy, all:<cu>)' })
-    .option('budget-latency-ms', { type: 'number', describe: 'latency budget in ms (sets --target latency)' })
-    .option('budget-energy-mj', { type: 'number', describe: 'energy budget in mJ (sets --target energy)' })
     .option('lagrange-lr', { type: 'number', default: 0.5, describe: 'budget mode: step of the multiplier, lambda += lr*(cost/budget - 1) per step' })
     .option('distill', { type: 'number', default: 0, describe: 'weight of the distillation term from the float network (0: off)' })
     .option('distill-temperature', { type: 'number', default: 4, describe: 'temperature of the distillation KL' })
-    .option('cost-temperature', { type: 'number', default: 0.05, describe: 'tau of the smooth max/min across CUs' })
-    .option('warmup-only', { type: 'boolean', describe: 'stop after the float warm-up (a sweep\'s shared warm-up)' })
-    .option('mapping', { type: 'string', describe: 'baseline: fine-tune this fixed mapping instead of searching (all:<cu>, min-latency, min-energy, random:<run dir>)' });
+    .option('cost-temperature', { type: 'number', default: 0.05, describe: 'tau of the smooth max/min across CUs' });
 }
 
 /**
@@ -185,6 +179,12 @@ function version(): string {
 /** Every option of `hetsplit train` (the sweep parses its points' command lines with it). */
 export function trainCommandOptions<T>(y: Argv<T>) {
   return trainOptions(y)
+    .option('seed', { type: 'number', default: 42, describe: 'seed of the split, the initialisation, the batches and the random mappings' })
+    .option('budget', { type: 'string', describe: 'cost budget for --target: a fraction of the most expensive all-on-one-CU mapping (0.4 = 0.4 x all:digital on DIANA), or a baseline whose cost it is (min-latency, min-energy, all:<cu>)' })
+    .option('budget-latency-ms', { type: 'number', describe: 'latency budget in ms (sets --target latency)' })
+    .option('budget-energy-mj', { type: 'number', describe: 'energy budget in mJ (sets --target energy)' })
+    .option('warmup-only', { type: 'boolean', describe: 'stop after the float warm-up (a sweep\'s shared warm-up)' })
+    .option('mapping', { type: 'string', describe: 'baseline: fine-tune this fixed mapping instead of searching (all:<cu>, min-latency, min-energy, random:<run dir>)' })
     .option('lambda', { type: 'number', default: 0.5, describe: 'weight of the normalised cost term' })
     .option('out', { type: 'string', describe: 'run directory (default runs/<model>-<platform>-<target>-l<lambda>)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last checkpoint' });

@@ -3,7 +3,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { planLayers, type LayerPlan } from '../hw/cost.js';
-import { loadPlatform, type Platform } from '../hw/platform.js';
+import { loadRunPlatform, type Platform } from '../hw/platform.js';
 import { initParams } from '../models/params.js';
 import { geometry, type ModelSpec } from '../models/spec.js';
 import { normNonNegative } from '../data/pipeline.js';
@@ -40,7 +40,7 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   const config = await readJson<LoadedRun['config']>(path.join(dir, 'config.json'));
   const metrics = await readJson<Metrics>(path.join(dir, 'metrics.json'));
   const mapping = await readJson<MappingFile>(path.join(dir, 'mapping.json'));
-  const platform = loadPlatform(config.platformFile && existsSync(config.platformFile) ? config.platformFile : config.platform);
+  const platform = loadRunPlatform(dir, config);
   // Runs store their network (model.json); older ones name a built-in model.
   const specFile = path.join(dir, MODEL_FILE);
   const spec = existsSync(specFile) ? readSpec(specFile) : buildModel(config.model, config.dataset === 'cifar100' ? 100 : 10);

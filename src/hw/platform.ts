@@ -107,6 +107,19 @@ export function builtinPlatforms(): string[] {
   return names.sort((a, b) => Number(b === 'diana') - Number(a === 'diana') || a.localeCompare(b));
 }
 
+/** The copy of its platform file a run directory keeps (it outlives the original). */
+export const RUN_PLATFORM_FILE = 'platform.json';
+
+/**
+ * The platform of a run directory: its own copy, else the file or built-in name its
+ * config.json names (runs from before the copy).
+ */
+export function loadRunPlatform(dir: string, config: { platform: string; platformFile?: string }): Platform {
+  const own = path.join(dir, RUN_PLATFORM_FILE);
+  if (existsSync(own)) return loadPlatform(own);
+  return loadPlatform(config.platformFile && existsSync(config.platformFile) ? config.platformFile : config.platform);
+}
+
 /** `name` is a built-in platform name or a path to a JSON file. */
 export function loadPlatform(name: string): Platform {
   const isPath = name.includes('/') || name.includes(path.sep) || name.endsWith('.json');

@@ -132,8 +132,20 @@ export function buildFront(rows: FrontRow[], objective: Objective): FrontResult 
 
 export const CSV_COLUMNS = ['run', 'kind', 'lambda', 'budget', 'seed', 'testAccuracy', 'latencyCycles', 'latencyMs', 'energyMJ', 'onFront'] as const;
 
+/** Printed precision per column: accuracy as a fraction to 0.01%, costs to 6 significant digits. */
+const ROUND: Partial<Record<(typeof CSV_COLUMNS)[number], (v: number) => number>> = {
+  testAccuracy: (v) => Number(v.toFixed(4)),
+  latencyCycles: (v) => Number(v.toFixed(1)),
+  latencyMs: (v) => Number(v.toPrecision(6)),
+  energyMJ: (v) => Number(v.toPrecision(6)),
+  budget: (v) => Number(v.toPrecision(6)),
+};
+
 export function frontCsv(f: FrontResult): string {
-  return stringify(f.rows.map((r) => CSV_COLUMNS.map((c) => r[c])), {
+  return stringify(f.rows.map((r) => CSV_COLUMNS.map((c) => {
+    const v = r[c], round = ROUND[c];
+    return typeof v === 'number' && round ? round(v) : v;
+  })), {
     header: true, columns: [...CSV_COLUMNS], cast: { boolean: (v) => String(v) },
   });
 }

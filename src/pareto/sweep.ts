@@ -82,6 +82,17 @@ export function planPoints(spec: SweepSpec, dir: string): SweepPoint[] {
   return points;
 }
 
+/**
+ * The points of shard i of n: whole groups (a point and the random-channel twins that
+ * depend on it) dealt round-robin, so no shard waits for another's searched point.
+ */
+export function shardOf(points: SweepPoint[], shard: number, shards: number): SweepPoint[] {
+  const groups: string[] = [];
+  for (const p of points) if (!p.dependsOn && !groups.includes(p.id)) groups.push(p.id);
+  const groupOf = (p: SweepPoint) => groups.indexOf(p.dependsOn ?? p.id);
+  return points.filter((p) => groupOf(p) % shards === shard);
+}
+
 export interface SweepOptions {
   jobs: number;
   shard: [number, number];
@@ -141,14 +152,19 @@ export async function runSweep(dir: string, spec: SweepSpec, o: SweepOptions): P
         ...(started(warm) ? { resume: true } : {}),
       }), path.join(dir, 'warmup.log'));
     } else {
-      o.log(`shard ${shard}/${shards}: waiting for the warm-up in ${warm}`);
-      while (!existsSync(warmBin)) await sleep(poll);
+      o.log(`shard ${shard}/${shards}: waiting for shard 0 to train the warm-up in ${warm}`);
+      const t = performance.now();
+      while (!existsSync(warmBin)) {
+        await sleep(poll);
+        const min = (performance.now() - t) / 60000;
+        if (Math.floor(min / 10) > Math.floor((min - poll / 60000) / 10)) o.log(`shard ${shard}/${shards}: still waiting for the warm-up (${min.toFixed(0)} min; is shard 0 running?)`);
+      }
     }
   }
 
   // 2. The points of this shard.
   const all = planPoints(spec, dir);
-  const mine = all.filter((_, i) => i % shards === shard);
+  const mine = shardOf(all, shard, shards);
   const pointDir = (p: SweepPoint) => path.join(dir, 'points', p.id);
   const epochsPost = Number(spec.train.epochsSearch ?? 0) + Number(spec.train.epochsFinetune ?? 0);
   const argvOf = (p: SweepPoint) => trainArgv(spec, {
@@ -206,51 +222,4 @@ async function runOne(o: SweepOptions, jobs: number, argv: string[], logFile: st
   } finally {
     closeSync(fd);
   }
-}
-
-/** A Kubernetes Indexed Job whose pods each run one shard against a shared volume. */
-export function k8sManifest(name: string, shards: number, command: string[], image: string, volumeClaim: string): string {
-  const args = command.map((a) => JSON.stringify(a)).join(', ');
-  return `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: ${slug(name).toLowerCase()}
-spec:
-  completionMode: Indexed
-  completions: ${shards}
-  parallelism: ${shards}
-  backoffLimit: ${shards * 2}
-  template:
-    spec:
-      restartPolicy: OnFailure
-      containers:
-        - name: shard
-          image: ${image}
-          workingDir: /work
-          command: ["/bin/sh", "-c"]
-          # JOB_COMPLETION_INDEX is set by Kubernetes for Indexed Jobs (0..completions-1).
-          args: ["exec node dist/cli/main.js \\"$@\\" --shard $JOB_COMPLETION_INDEX/${shards}", "sh", ${args}]
-          resources:
-            requests: { cpu: "1", memory: "4Gi" }
-          volumeMounts:
-            - { name: sweeps, mountPath: /work/sweeps }
-      volumes:
-        - name: sweeps
-          persistentVolumeClaim: { claimName: ${volumeClaim} }
-`;
-}
-
-/** A Slurm array script: task i runs shard i. */
-export function slurmScript(name: string, shards: number, command: string[]): string {
-  const quoted = command.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return `#!/bin/bash
-#SBATCH --job-name=${slug(name)}
-#SBATCH --array=0-${shards - 1}
-#SBATCH --cpus-per-task=1
-#SBATCH --mem=4G
-#SBATCH --output=%x-%a.out
-# Each array task runs one shard of the sweep against the same (shared) output directory.
-set -euo pipefail
-exec node dist/cli/main.js ${quoted} --shard "\${SLURM_ARRAY_TASK_ID}/${shards}"
-`;
 }

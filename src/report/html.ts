@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as vl from 'vega-lite';
 import { planLayers } from '../hw/cost.js';
-import { loadPlatform } from '../hw/platform.js';
+import { loadRunPlatform } from '../hw/platform.js';
 import { geometry, type ModelSpec } from '../models/spec.js';
 import { MODEL_FILE } from '../models/resolve.js';
 import { buildFront, costOf, paretoFront, type FrontRow } from '../pareto/front.js';
@@ -51,25 +51,29 @@ export function reportData(rows: FrontRow[], outDir: string): ReportData {
   const onEnergy = paretoFront(searched, (r) => r.testAccuracy, (r) => costOf(r, 'energy'));
   let cus: string[] = [];
   const runs = rows.map((r, i): ReportRun => {
-    const mapping = readJson<MappingFile>(path.join(r.dir, 'mapping.json'));
-    const config = readJson<{ platform: string; platformFile?: string }>(path.join(r.dir, 'config.json'));
-    const platform = loadPlatform(config.platformFile && existsSync(config.platformFile) ? config.platformFile : config.platform);
-    cus = platform.cus.map((c) => c.name);
-    const split = mapping.layers.flatMap((l, k) => {
-      const total = Object.values(l.channels).reduce((s, c) => s + c.length, 0);
-      return platform.cus.map((cu) => ({ layer: l.name, order: k, cu: cu.name, channels: l.channels[cu.name]?.length ?? 0, fraction: (l.channels[cu.name]?.length ?? 0) / total }));
-    });
-    // The per-CU schedule (HEFT) of the run's channel counts, when its model spec is there.
-    let timeline: ReportRun['timeline'] = [], makespanMs: number | null = null;
-    const specFile = path.join(r.dir, MODEL_FILE);
-    if (existsSync(specFile)) {
-      const spec = readJson<ModelSpec>(specFile);
-      const plans = planLayers(platform, geometry(spec), spec.name);
-      const counts = mapping.layers.map((l) => platform.cus.map((cu) => l.channels[cu.name]?.length ?? 0));
-      const s = schedule(platform, spec, plans, counts, 'heft');
-      const us = 1e6 / platform.clockHz;
-      timeline = s.slots.map((x) => ({ cu: platform.cus[x.task.cu]!.name, layer: x.task.layer, start: x.start * us, end: x.end * us, channels: x.task.channels }));
-      makespanMs = (s.makespan / platform.clockHz) * 1e3;
+    // A run without mapping.json or platform (an older or hand-made one) shows no split or schedule.
+    const mappingFile = path.join(r.dir, 'mapping.json');
+    const mapping = existsSync(mappingFile) ? readJson<MappingFile>(mappingFile) : null;
+    const config = readJson<{ platform?: string; platformFile?: string }>(path.join(r.dir, 'config.json'));
+    const platform = mapping && config.platform ? loadRunPlatform(r.dir, { ...config, platform: config.platform }) : null;
+    let split: ReportRun['split'] = [], timeline: ReportRun['timeline'] = [], makespanMs: number | null = null;
+    if (mapping && platform) {
+      cus = platform.cus.map((c) => c.name);
+      split = mapping.layers.flatMap((l, k) => {
+        const total = Object.values(l.channels).reduce((n, c) => n + c.length, 0);
+        return platform.cus.map((cu) => ({ layer: l.name, order: k, cu: cu.name, channels: l.channels[cu.name]?.length ?? 0, fraction: (l.channels[cu.name]?.length ?? 0) / total }));
+      });
+      // The per-CU schedule (HEFT) of the run's channel counts, when its model spec is there.
+      const specFile = path.join(r.dir, MODEL_FILE);
+      if (existsSync(specFile)) {
+        const spec = readJson<ModelSpec>(specFile);
+        const plans = planLayers(platform, geometry(spec), spec.name);
+        const counts = mapping.layers.map((l) => platform.cus.map((cu) => l.channels[cu.name]?.length ?? 0));
+        const s = schedule(platform, spec, plans, counts, 'heft');
+        const us = 1e6 / platform.clockHz;
+        timeline = s.slots.map((x) => ({ cu: platform.cus[x.task.cu]!.name, layer: x.task.layer, start: x.start * us, end: x.end * us, channels: x.task.channels }));
+        makespanMs = (s.makespan / platform.clockHz) * 1e3;
+      }
     }
     const logFile = path.join(r.dir, 'log.jsonl');
     const log = existsSync(logFile)

@@ -14,14 +14,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CifarData } from '../data/cifar.js';
 import { normNonNegative } from '../data/pipeline.js';
 import { networkCost, referenceCost, type Objective } from '../hw/cost.js';
-import type { Platform } from '../hw/platform.js';
+import { RUN_PLATFORM_FILE, type Platform } from '../hw/platform.js';
 import { SoftCost } from '../hw/soft.js';
 import { forward } from '../models/forward.js';
 import type { ParamStore } from '../models/params.js';
 import { MODEL_FILE } from '../models/resolve.js';
 import type { ModelSpec } from '../models/spec.js';
 import { SearchModel } from '../search/model.js';
-import { writeJsonAtomic } from '../util/atomic.js';
+import { copyFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import type { RunConfig } from './config.js';
 import { RunContext, stateFile, type RunIO } from './context.js';
@@ -81,6 +81,9 @@ export class Run {
       await writeJsonAtomic(path.join(this.dir, 'config.json'), { ...this.cfg, ...this.meta });
       // The run directory names its network completely (export/schedule rebuild it from here).
       await writeJsonAtomic(path.join(this.dir, MODEL_FILE), this.spec);
+      // ... and its platform (export/schedule/report still work after the original moved).
+      const pf = this.meta.platformFile;
+      if (typeof pf === 'string' && existsSync(pf)) await copyFileAtomic(pf, path.join(this.dir, RUN_PLATFORM_FILE));
       ctx.state = { phase: 'warmup', epoch: 0, checkpoint: null, best: null, assignment: null, adamStep: 0, log: [] };
     }
     return this.execute();

@@ -3,7 +3,9 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
+import { Job } from 'kubernetes-models/batch/v1';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { buildFront, hypervolume, paretoFront, type FrontRow } from '../../src/pareto/front.js';
 import { cli } from '../helpers/cli.js';
 import { tmpDir, writeCifar10Dir } from '../helpers/fake_cifar.js';
@@ -113,20 +115,61 @@ describe('sweep, shards, pareto, select (tiny model, generated data)', () => {
     expect(bad.code).toBe(2);
   }, 300_000);
 
-  it('emits a Kubernetes Indexed Job and a Slurm array', async () => {
-    const dir = path.join(tmpDir(), 'emit');
-    const k = await cli('sweep', ...FLAGS, '--data', dataRoot, '--out', dir, '--emit', 'k8s', '--shards', '3');
+  it('emits a Kubernetes Indexed Job that passes the schema, with a valid name and every path on its volumes', async () => {
+    // A long, relative --out: the Job's name must still be a DNS-1123 label.
+    const dir = path.join(tmpDir(), 'a-sweep-directory-whose-name-is-far-longer-than-any-kubernetes-label-allows-here');
+    const rel = path.relative(process.cwd(), dir);
+    const k = await cli('sweep', ...FLAGS, '--data', path.relative(process.cwd(), dataRoot), '--out', rel, '--emit', 'k8s', '--shards', '3', '--cpus', '4');
+    expect(k.stderr).toBe('');
     expect(k.code).toBe(0);
-    const yaml = readFileSync(path.join(dir, 'sweep-k8s.yaml'), 'utf8');
-    expect(yaml).toMatch(/completionMode: Indexed/);
-    expect(yaml).toMatch(/completions: 3/);
-    expect(yaml).toMatch(/--shard \$JOB_COMPLETION_INDEX\/3/);
-    expect(yaml).toContain('"sweep", "--platform", "diana"');
-    expect(yaml).not.toContain('--emit');
-    const s = await cli('sweep', ...FLAGS, '--data', dataRoot, '--out', dir, '--emit', 'slurm', '--shards', '3');
-    expect(s.code).toBe(0);
-    const sh = readFileSync(path.join(dir, 'sweep-slurm.sh'), 'utf8');
-    expect(sh).toMatch(/#SBATCH --array=0-2/);
-    expect(sh).toMatch(/--shard "\$\{SLURM_ARRAY_TASK_ID\}\/3"/);
+    const doc = parseYaml(readFileSync(path.join(dir, 'sweep-k8s.yaml'), 'utf8'));
+    expect(() => new Job(doc).validate()).not.toThrow();
+    expect(doc.metadata.name.length).toBeLessThanOrEqual(63);
+    expect(doc.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    expect(doc.spec).toMatchObject({ completionMode: 'Indexed', completions: 3, parallelism: 3 });
+    const c = doc.spec.template.spec.containers[0];
+    expect(c.image).toBe('hetsplit:latest');
+    expect(c.args[0]).toMatch(/--threads 4 --shard "\$JOB_COMPLETION_INDEX\/3"/);
+    const argv: string[] = c.args.slice(2);
+    expect(argv[argv.indexOf('--out') + 1]).toBe(`/sweeps/${path.basename(dir)}`);
+    expect(argv[argv.indexOf('--data') + 1]).toBe('/data');
+    expect(argv).not.toContain('--emit');
+    expect(c.resources.requests.cpu).toBe('4');
+    expect(c.volumeMounts.map((m: { mountPath: string }) => m.mountPath).sort()).toEqual(['/data', '/sweeps']);
+    // the image the Job names is the one the repository's Dockerfile builds
+    const docker = readFileSync(fileURLToPath(new URL('../../Dockerfile', import.meta.url)), 'utf8');
+    expect(docker).toMatch(/^FROM node:20-slim/m);
+    expect(docker).toMatch(/ENTRYPOINT \["hetsplit"\]/);
   });
+
+  it('emits a Slurm array whose tasks, run one after the other from another directory, complete the sweep', async () => {
+    const dir = path.join(tmpDir(), 'slurm');
+    const rel = path.relative(process.cwd(), dir);
+    // Points in plan order: l0, l4, min-latency, all:digital, random-l4 (depends on l4). Dealt
+    // one by one, random-l4 would land in shard 0 and wait forever for shard 1's l4.
+    const flags = [...FLAGS, '--random-of', '4', '--baselines', 'min-latency,all:digital'];
+    const s = await cli('sweep', ...flags, '--data', path.relative(process.cwd(), dataRoot), '--out', rel, '--emit', 'slurm', '--shards', '2', '--cpus', '1');
+    expect(s.code).toBe(0);
+    const script = path.join(dir, 'sweep-slurm.sh');
+    const sh = readFileSync(script, 'utf8');
+    expect(sh).toMatch(/#SBATCH --array=0-1/);
+    expect(sh).toMatch(/#SBATCH --cpus-per-task=1/);
+    const elsewhere = tmpDir();
+    for (const task of ['0', '1']) {
+      const r = await new Promise<{ code: number; out: string }>((resolve, reject) => {
+        const child = spawn('bash', [script], { cwd: elsewhere, env: { ...process.env, SLURM_ARRAY_TASK_ID: task, SLURM_CPUS_PER_TASK: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.on('data', (d) => { out += d; });
+        child.stderr.on('data', (d) => { out += d; });
+        child.on('error', reject);
+        child.on('exit', (code) => resolve({ code: code ?? 1, out }));
+      });
+      expect(r.out).not.toMatch(/waiting for/);
+      expect(r.code, r.out).toBe(0);
+    }
+    const p = await run(['pareto', dir, '--objective', 'energy', '--no-plots']);
+    expect(p.code, p.out).toBe(0);
+    const rows = parse(readFileSync(path.join(dir, 'front.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => r.run).sort()).toEqual(['all-digital-s42', 'l0-s42', 'l4-s42', 'min-latency-s42', 'random-l4-s42']);
+  }, 300_000);
 });

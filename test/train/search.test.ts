@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/backend/engine.js';
@@ -158,6 +159,39 @@ describe('hetsplit train (tiny model, generated data)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(msg);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('fine-tuning keeps the network it started from when no epoch beats it on validation', async () => {
+    const dir = path.join(tmpDir(), 'keep');
+    // an lr so small that the epochs end where they started: none beats the start (ties keep it)
+    const r = await cli('train', ...FLAGS, '--data', dataRoot, '--mapping', 'all:digital', '--lambda', '0', '--epochs-finetune', '2',
+      '--lr-finetune', '1e-12', '--lr-quant', '1e-12', '--out', dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const start = Number(/fine-tune: starting network val ([\d.]+)%/.exec(r.stdout)![1]) / 100;
+    const epochs = readLog(dir).filter((x) => x.phase === 'finetune').map((x) => x.valAccuracy);
+    const m = readJson(path.join(dir, 'metrics.json'));
+    expect(m.valAccuracy).toBeCloseTo(Math.max(start, ...epochs), 4);
+    expect(start).toBeGreaterThanOrEqual(Math.max(...epochs)); // the case under test happened
+    expect(r.stdout).toMatch(/no epoch beat the starting network/);
+  });
+
+  it('a run directory is self-contained: schedule and export work after its platform file is gone; schedule --json prints JSON only', async () => {
+    const root = tmpDir();
+    const pf = path.join(root, 'my-soc.json');
+    // DIANA under a name no built-in platform has: only the run's own copy can name it
+    const soc = JSON.parse(readFileSync(fileURLToPath(new URL('../../platforms/diana.json', import.meta.url)), 'utf8'));
+    writeFileSync(pf, JSON.stringify({ ...soc, name: 'my-soc' }));
+    const dir = path.join(root, 'run');
+    const r = await cli('train', ...FLAGS, '--data', dataRoot, '--platform', pf, '--epochs-search', '1', '--epochs-finetune', '0', '--out', dir);
+    expect(r.code).toBe(0);
+    rmSync(pf);
+    const s = await cli('schedule', dir, '--json');
+    expect(s.stderr).toMatch(/^engine: /);
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.stdout).platform).toBe('my-soc');
+    const e = await cli('export', dir, '--format', 'json', '--out', path.join(root, 'exp'));
+    expect(e.code).toBe(0);
   });
 
   it('refuses to overwrite a run and to resume nothing', async () => {

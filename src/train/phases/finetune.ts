@@ -22,7 +22,15 @@ export async function finetunePhase(ctx: RunContext, model: SearchModel, teacher
   const sgdW = new Sgd({ lr: f.lr, momentum: f.momentum, weightDecay: f.weightDecay });
   const sgdQ = new Sgd({ lr: f.lrQuant, momentum: 0, weightDecay: 0 });
   if (state.checkpoint) await ctx.restore(state.checkpoint, model.params.trainable, { sgd: sgdW, sgdq: sgdQ });
-  else await ctx.load('search.bin', model.params.trainable);
+  else {
+    await ctx.load('search.bin', model.params.trainable);
+    // The network fine-tuning starts from is a candidate too (epoch 0): a fine-tune that
+    // only makes it worse (a short one at too high an lr) does not replace it.
+    if (cfg.epochsFinetune > 0 && state.epoch === 0) {
+      state.best = { phase: 'finetune', epoch: 0, valAccuracy: ctx.evalSearch(model, 1), file: 'search.bin' };
+      ctx.io.log(`fine-tune: starting network val ${(100 * state.best.valAccuracy).toFixed(2)}%`);
+    }
+  }
   const E = cfg.epochsFinetune, total = E * ctx.stepsPerEpoch;
   const bar = ctx.bar('finetune', E);
   const weights = model.group('weights'), quant = model.group('quant');
@@ -44,5 +52,7 @@ export async function finetunePhase(ctx: RunContext, model: SearchModel, teacher
   const best = state.best;
   if (best?.phase !== 'finetune') return; // no fine-tune epochs: the model as it is
   await ctx.load(best.file, model.params.trainable);
-  ctx.io.log(`fine-tune: best epoch ${best.epoch} (val ${(100 * best.valAccuracy).toFixed(2)}%)`);
+  ctx.io.log(best.epoch === 0
+    ? `fine-tune: no epoch beat the starting network (val ${(100 * best.valAccuracy).toFixed(2)}%); it is kept`
+    : `fine-tune: best epoch ${best.epoch} (val ${(100 * best.valAccuracy).toFixed(2)}%)`);
 }

@@ -39,6 +39,8 @@ export async function warmupPhase(ctx: RunContext): Promise<ParamStore> {
     await copyFileAtomic(src, file);
     const srcMetrics = path.join(cfg.fromWarmup, WARMUP_METRICS);
     if (existsSync(srcMetrics)) await copyFileAtomic(srcMetrics, path.join(dir, WARMUP_METRICS));
+    // Where the warm-up came from (an import's file, sha256 and producer), kept with the run.
+    await copyFileAtomic(srcCfg, path.join(dir, 'warmup-config.json'));
     ctx.io.log(`warm-up: reusing ${src}`);
   }
   // Conv-vs-depthwise layers train both branches in the warm-up ("fine" warm-up).
