@@ -17,6 +17,17 @@ import { selectCommand } from './select.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
 
+const FS_CODES: Record<string, string> = {
+  ENOTDIR: 'a file is in the way where a directory is needed',
+  EISDIR: 'a directory where a file is needed',
+  EEXIST: 'already exists',
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  ENOENT: 'no such file or directory',
+};
+
 /** Usage and input errors: one line on stderr, exit code 2. Returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   setInvocationArgv(argv);
@@ -48,8 +59,16 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof ExitStatus) return e.code;
-    if (e instanceof UserError || e instanceof EngineError) {
+    // yargs reports its own validation (and errors thrown in coerce) as YError.
+    if (e instanceof UserError || e instanceof EngineError || (e instanceof Error && e.name === 'YError')) {
       process.stderr.write(`hetsplit: ${e.message.replace(/\s*\n\s*/g, ' ').trim()}\n`);
+      return 2;
+    }
+    // A file-system refusal on a path the user gave (a file where a directory belongs, no
+    // permission, a read-only or full disk): the user's to fix, so one line, exit 2.
+    const fsErr = e as NodeJS.ErrnoException;
+    if (fsErr && typeof fsErr.code === 'string' && FS_CODES[fsErr.code] && typeof fsErr.path === 'string') {
+      process.stderr.write(`hetsplit: ${fsErr.path}: ${FS_CODES[fsErr.code]} (${fsErr.code})\n`);
       return 2;
     }
     throw e;

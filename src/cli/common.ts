@@ -1,5 +1,6 @@
 /** What every command shares: the engine flag, engine start-up and its first log line. */
 import type { Argv } from 'yargs';
+import { UserError } from '../util/errors.js';
 import { describeEngine, ENGINES, initEngine, type EngineChoice, type EngineInfo } from '../backend/engine.js';
 
 export interface GlobalArgs { engine: EngineChoice; threads?: number }
@@ -11,6 +12,11 @@ export function withGlobals<T>(y: Argv<T>): Argv<T & GlobalArgs> {
   }).option('threads', {
     type: 'number',
     describe: 'WASM engine threads (default: HETSPLIT_THREADS, else every core; at most 8)',
+    coerce: (v: unknown) => {
+      if (v === undefined) return v;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new UserError(`--threads ${String(v)}: expected a whole number ≥ 1`);
+      return v;
+    },
   }) as Argv<T & GlobalArgs>;
 }
 

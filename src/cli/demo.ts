@@ -21,7 +21,7 @@ import { sweepCommand } from './sweep.js';
 
 interface DemoArgs extends GlobalArgs {
   out: string; budgets: string; trainLimit: number; testLimit: number; valSize: number; batch: number;
-  epochsSearch: number; epochsFinetune: number; seed: number; fresh: boolean; data?: string;
+  epochsSearch: number; epochsFinetune: number; seed: number; jobs: number; fresh: boolean; data?: string;
 }
 
 export const DEMO_MODEL = fileURLToPath(new URL('../../assets/models/resnet20-odimo-fp.onnx', import.meta.url));
@@ -32,13 +32,14 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
   builder: (y) => y
     .option('out', { type: 'string', default: 'runs/demo', describe: 'demo directory (rerun: resumes; other settings or --fresh: starts afresh)' })
     .option('budgets', { type: 'string', default: '0.4,0.6,0.8', describe: 'latency budgets searched, as fractions of all:digital' })
-    .option('train-limit', { type: 'number', default: 1536, describe: 'training images per epoch' })
+    .option('train-limit', { type: 'number', default: 1280, describe: 'training images per epoch' })
     .option('test-limit', { type: 'number', default: 1017, describe: 'test records (the first 1,017 are the genuine-pixel ones)' })
     .option('val-size', { type: 'number', default: 500, describe: 'validation images held out of the training split' })
     .option('batch', { type: 'number', default: 64, describe: 'batch size' })
     .option('epochs-search', { type: 'number', default: 1, describe: 'search epochs per budget (baselines fine-tune search + fine-tune epochs)' })
     .option('epochs-finetune', { type: 'number', default: 1, describe: 'fine-tune epochs after each search' })
     .option('seed', { type: 'number', default: 42, describe: 'seed of every point' })
+    .option('jobs', { type: 'number', default: 1, describe: 'points trained at once (worker processes sharing the threads)' })
     .option('data', { type: 'string', describe: 'CIFAR-10 location (default: found as train does)' })
     .option('fresh', { type: 'boolean', default: false, describe: 'delete the demo directory and start afresh' }) as never,
   handler: async (args) => {
@@ -75,7 +76,7 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
       '--baselines', 'all:digital,all:analog,min-latency', '--random-of', 'none',
       '--epochs-search', String(args.epochsSearch), '--epochs-finetune', String(args.epochsFinetune),
       '--train-limit', String(args.trainLimit), '--test-limit', String(args.testLimit),
-      '--val-size', String(args.valSize), '--batch', String(args.batch), '--out', sweep, ...engine, ...data]);
+      '--val-size', String(args.valSize), '--batch', String(args.batch), '--jobs', String(args.jobs), '--out', sweep, ...engine, ...data]);
     await run(['pareto', sweep, '--objective', 'latency', '--out', dir, ...engine]);
     const front = JSON.parse(readFileSync(path.join(dir, 'front.json'), 'utf8')) as FrontResult;
     console.log('');

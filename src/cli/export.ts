@@ -1,5 +1,7 @@
 /** `hetsplit export RUN --format json|tfjs|onnx --out DIR`: artifacts of a mapped network. */
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { UserError } from '../util/errors.js';
 import type { CommandModule } from 'yargs';
 import { exportJson } from '../export/json.js';
 import { loadRun } from '../export/load.js';
@@ -17,6 +19,7 @@ export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
     .option('format', { choices: ['json', 'tfjs', 'onnx'] as const, demandOption: true })
     .option('out', { type: 'string', demandOption: true, describe: 'output directory' }) as never,
   handler: async (args) => {
+    if (existsSync(args.out) && !statSync(args.out).isDirectory()) throw new UserError(`--out ${args.out}: a file of that name exists (expected a directory)`);
     await startEngine(args);
     const run = await loadRun(path.resolve(args.run));
     try {

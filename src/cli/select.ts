@@ -42,7 +42,16 @@ export const selectCommand: CommandModule<GlobalArgs, SelectArgs> = {
     try { f = JSON.parse(readFileSync(args.front, 'utf8')) as FrontResult; } catch (e) {
       throw new UserError(`${args.front}: not valid JSON (${(e as Error).message})`);
     }
-    if (!Array.isArray(f.rows) || f.rows.length === 0) throw new UserError(`${args.front}: field rows: expected a non-empty list of runs`);
+    if (!f || typeof f !== 'object' || !Array.isArray(f.rows) || f.rows.length === 0) throw new UserError(`${args.front}: field rows: expected a non-empty list of runs`);
+    f.rows.forEach((r, i) => {
+      if (!r || typeof r !== 'object') throw new UserError(`${args.front}: rows[${i}]: expected a run object`);
+      for (const k of ['testAccuracy', 'latencyMs', 'energyMJ'] as const) {
+        if (typeof r[k] !== 'number' || !Number.isFinite(r[k])) throw new UserError(`${args.front}: rows[${i}].${k}: expected a number, got ${JSON.stringify(r[k])}`);
+      }
+      for (const k of ['run', 'dir', 'kind'] as const) {
+        if (typeof r[k] !== 'string') throw new UserError(`${args.front}: rows[${i}].${k}: expected a string, got ${JSON.stringify(r[k])}`);
+      }
+    });
     const rows = args.includeBaselines ? f.rows : f.rows.filter((r) => r.kind === 'searched');
     const s = selectWithin(rows, args.maxLatencyMs ?? Infinity, args.maxEnergyMj ?? Infinity);
     const artifacts = (r: FrontRow) => ({ run: r.dir, mapping: path.join(r.dir, 'mapping.json'), metrics: path.join(r.dir, 'metrics.json'), weights: path.join(r.dir, 'final.bin') });

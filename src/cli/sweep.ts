@@ -12,6 +12,7 @@ import { UserError } from '../util/errors.js';
 import { invocationArgv, lastFlagWins, startEngine, type GlobalArgs } from './common.js';
 import { planLayers } from '../hw/cost.js';
 import { geometry } from '../models/spec.js';
+import { checkBaseline } from '../train/baselines.js';
 import { resolveBudget, resolveRunModel, train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
 import yargs from 'yargs';
 
@@ -66,7 +67,11 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     const { spec: model, ref } = resolveRunModel({ model: args.model, fromWarmup }, args.dataset === 'cifar100' ? 100 : 10);
     const modelRef = existsSync(ref) ? path.resolve(ref) : ref;
     const baselines = args.baselines === 'auto' ? defaultBaselines(platform, model, args.target)
-      : args.baselines === 'none' ? [] : args.baselines.split(',').map((s) => s.trim());
+      : args.baselines === 'none' ? [] : args.baselines.split(',').map((s) => s.trim()).filter(Boolean);
+    {
+      const plans = planLayers(platform, geometry(model), model.name);
+      for (const b of baselines) checkBaseline(b, platform, plans, '--baselines');
+    }
     const sorted = [...lambdas].sort((a, b) => a - b);
     const given = args.randomOf === undefined || args.randomOf === 'all' || args.randomOf === 'none' ? null
       : args.randomOf.split(',').map((x) => x.trim()).filter(Boolean);

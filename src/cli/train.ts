@@ -13,6 +13,7 @@ import type { Normalization } from '../data/pipeline.js';
 import { MODEL_FILE, resolveModel } from '../models/resolve.js';
 import { geometry, type ModelSpec } from '../models/spec.js';
 import { MODELS } from '../models/zoo.js';
+import { checkBaseline } from '../train/baselines.js';
 import { Run, type RunConfig } from '../train/run.js';
 import { UserError } from '../util/errors.js';
 import { showProgress, startEngine, type GlobalArgs } from './common.js';
@@ -208,6 +209,7 @@ export async function train(args: TrainArgs, engine?: EngineInfo): Promise<void>
     const cfg = resolveConfig({ ...args, target }, spec.name, norm);
     cfg.budget = resolveBudget(args, platform, planLayers(platform, geometry(spec), spec.name), target);
     if (cfg.budget && cfg.fixedMapping) throw new UserError('--mapping fine-tunes a fixed mapping: a budget does not apply');
+    if (cfg.fixedMapping) checkBaseline(cfg.fixedMapping, platform, planLayers(platform, geometry(spec), spec.name));
     const info = engine ?? await startEngine(args);
     const data = await locateCifar({ dataset: args.dataset, data: args.data });
     console.log(`data: ${data.source} (${data.train.n} train, ${data.test.n} test)`);
@@ -215,7 +217,9 @@ export async function train(args: TrainArgs, engine?: EngineInfo): Promise<void>
     if (spec.numClasses !== data.format.numClasses) {
       throw new UserError(`model ${spec.name} has ${spec.numClasses} outputs; ${args.dataset} has ${data.format.numClasses} classes`);
     }
-    const dir = path.resolve(args.out ?? path.join('runs', `${spec.name}-${platform.name}-${target}-${cfg.budget ? `b${args.budget ?? args.budgetLatencyMs ?? args.budgetEnergyMj}` : `l${args.lambda}`}`));
+    // The default directory name is built from sanitised values: never a path outside runs/.
+    const safe = (v: string) => v.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/\.{2,}/g, '-').replace(/-{2,}/g, '-').replace(/^[.-]+/, '') || 'x';
+    const dir = path.resolve(args.out ?? path.join('runs', safe(`${spec.name}-${platform.name}-${target}-${cfg.budget ? `b${args.budget ?? args.budgetLatencyMs ?? args.budgetEnergyMj}` : `l${args.lambda}`}`)));
     const run = new Run(dir, cfg, spec, platform, data, { log: (l) => console.log(l), progress: showProgress() }, {
       engine: info.engine, threads: info.threads, versions: { hetsplit: version(), tfjs: tf.version_core, node: process.version },
       platformFile: platform.source, data: data.source,

@@ -23,7 +23,7 @@ export interface LayerPlan {
 
 /** Per layer: which CUs can run it and as what. Throws a UserError if no CU can. */
 export function planLayers(p: Platform, layers: LayerGeometry[], model = 'model'): LayerPlan[] {
-  return layers.map((layer) => {
+  const plans = layers.map((layer): LayerPlan => {
     if (isSplitLayer(p, layer) && p.split.style === 'conv-vs-depthwise') {
       const views: (LayerGeometry | null)[] = p.cus.map(() => null);
       const asConv: LayerGeometry = { ...layer, kind: 'conv', groups: 1 };
@@ -49,6 +49,33 @@ export function planLayers(p: Platform, layers: LayerGeometry[], model = 'model'
     }
     return { layer, views, eligible, searchable: eligible.length > 1, mode: 'per-channel' as const };
   });
+  checkLatencies(p, plans, model);
+  return plans;
+}
+
+/**
+ * Every latency expression on every layer of the model, as each CU that may run it sees
+ * it, for a few channel counts: a finite number of cycles >= 0, or one line naming the CU,
+ * the layer and the value (before any training starts).
+ */
+function checkLatencies(p: Platform, plans: LayerPlan[], model: string): void {
+  for (const plan of plans) {
+    for (const i of plan.eligible) {
+      const view = plan.views[i]!;
+      for (const n of new Set([1, Math.ceil(view.cout / 2), view.cout])) {
+        let v: number;
+        try {
+          v = cuCycles(p, i, view, n);
+        } catch (e) {
+          throw new UserError(`platform ${p.name}: cus[${i}] (${p.cus[i]!.name}).latency cannot be evaluated on layer ${plan.layer.name} of ${model} (n=${n}): ${(e as Error).message}`);
+        }
+        if (!Number.isFinite(v) || v < 0) {
+          throw new UserError(`platform ${p.name}: cus[${i}] (${p.cus[i]!.name}).latency is ${v} on layer ${plan.layer.name} of ${model} ` +
+            `(${view.kind} ${view.cin}->${view.cout} ${view.kx}x${view.ky}, ${view.h}x${view.w} output, stride ${view.stride}, n=${n}): expected a finite number of cycles >= 0`);
+        }
+      }
+    }
+  }
 }
 
 /** Cycles CU `cu` spends on `n` channels of a layer it sees as `view`; 0 when n = 0. */

@@ -51,6 +51,9 @@ export class ExprError extends Error {
   }
 }
 
+/** Longest expression source accepted (a cost model is a line or two of arithmetic). */
+const MAX_SOURCE = 4000;
+
 /** A set of named, parsed, validated expressions that may refer to each other. */
 export class ExprSet {
   private readonly nodes = new Map<string, MathNode>();
@@ -66,11 +69,14 @@ export class ExprSet {
       if ((GEOMETRY_VARS as readonly string[]).includes(name) || (FUNCTIONS as readonly string[]).includes(name)) {
         throw new ExprError(path, `the name '${name}' is reserved (geometry variable or function)`);
       }
+      // Deeply nested input overflows the parser's and checker's recursion: refuse it up front.
+      if (src.length > MAX_SOURCE) throw new ExprError(path, `expression of ${src.length} characters: at most ${MAX_SOURCE} are accepted`);
       let node: MathNode;
       try {
         node = parse(src);
       } catch (e) {
-        throw new ExprError(path, `cannot parse '${src}': ${(e as Error).message}`);
+        const shown = src.length > 80 ? `${src.slice(0, 77)}...` : src;
+        throw new ExprError(path, `cannot parse '${shown}': ${(e as Error).message}`);
       }
       this.nodes.set(name, node);
       this.paths.set(name, path);

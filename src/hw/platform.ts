@@ -219,13 +219,31 @@ export function parsePlatform(json: unknown, source: string): Platform {
   };
 }
 
-/** A latency must be a finite, non-negative number on an ordinary layer. */
+/**
+ * A latency must be a finite, non-negative number of cycles: checked at load on a grid of
+ * geometries the CU supports (and again on every layer of the model a run uses, planLayers).
+ */
 function probe(cu: ComputeUnit, fail: (msg: string) => never): void {
-  const layer: LayerGeometry = { name: 'probe', kind: cu.kinds[0]!, cin: 16, cout: 16, kx: 3, ky: 3, h: 8, w: 8, stride: 1, groups: 1 };
-  for (const n of [0, 1, 7, 16]) {
-    const v = cu.exprs.value(LATENCY, numberOps(vars(layer, n)));
-    if (!Number.isFinite(v) || v < 0) {
-      fail(`evaluates to ${v} on a 16->16 3x3 layer with n=${n}: expected a finite number of cycles >= 0`);
+  for (const kind of cu.kinds) {
+    for (const c of [1, 3, 16, 64]) {
+      for (const k of kind === 'fc' ? [1] : [1, 3, 5]) {
+        for (const [h, stride] of kind === 'fc' ? [[1, 1]] : [[1, 1], [8, 1], [8, 2], [32, 1]]) {
+          const depthwise = kind === 'depthwise';
+          const g: LayerGeometry = { name: 'probe', kind, cin: c, cout: c, kx: k, ky: k, h: h!, w: h!, stride: stride!, groups: depthwise ? c : 1 };
+          if (!canRun(cu, g)) continue;
+          for (const n of new Set([1, Math.ceil(c / 2), c])) { // n = 0 costs nothing (not evaluated)
+            let v: number;
+            try {
+              v = cu.exprs.value(LATENCY, numberOps(vars(g, n)));
+            } catch (e) {
+              return fail(`cannot be evaluated on a ${kind} layer ${c}->${c} ${k}x${k}, ${h}x${h} output, stride ${stride}, n=${n}: ${(e as Error).message}`);
+            }
+            if (!Number.isFinite(v) || v < 0) {
+              fail(`evaluates to ${v} on a ${kind} layer ${c}->${c} ${k}x${k}, ${h}x${h} output, stride ${stride}, n=${n}: expected a finite number of cycles >= 0`);
+            }
+          }
+        }
+      }
     }
   }
 }

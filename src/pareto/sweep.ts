@@ -6,7 +6,7 @@
  * (jobs = 1) or as N worker processes; `shard i/n` runs one slice, so a cluster's array
  * job (Kubernetes Indexed Job, Slurm array) can run the slices against one directory.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ import type { Platform } from '../hw/platform.js';
 import { geometry, type ModelSpec } from '../models/spec.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
+import { lockHolder } from '../util/lock.js';
 
 export interface SweepSpec {
   platform: string;
@@ -120,7 +121,7 @@ export function trainArgv(spec: SweepSpec, extra: Record<string, string | number
 }
 
 const done = (runDir: string) => existsSync(path.join(runDir, 'metrics.json'));
-const started = (runDir: string) => existsSync(path.join(runDir, 'state.json'));
+const started = (runDir: string) => existsSync(path.join(runDir, 'state.json')) || existsSync(path.join(runDir, 'config.json'));
 
 export async function runSweep(dir: string, spec: SweepSpec, o: SweepOptions): Promise<SweepPoint[]> {
   await fs.mkdir(dir, { recursive: true });
@@ -182,6 +183,15 @@ export async function runSweep(dir: string, spec: SweepSpec, o: SweepOptions): P
   let finished = mine.length - todo.length;
   const t0 = performance.now();
   while (todo.length > 0 || running.size > 0) {
+    // A point another live process is training (a duplicated shard, an earlier sweep still
+    // running) is left to it.
+    for (let i = todo.length - 1; i >= 0; i--) {
+      const holder = lockHolder(pointDir(todo[i]!));
+      if (holder) {
+        o.log(`skip  ${todo[i]!.id}: process ${holder.pid} on ${holder.host} is training it`);
+        todo.splice(i, 1);
+      }
+    }
     const ready = todo.findIndex((p) => !p.dependsOn || done(path.join(dir, 'points', p.dependsOn)));
     if (ready >= 0 && running.size < o.jobs) {
       const p = todo.splice(ready, 1)[0]!;
@@ -204,6 +214,19 @@ export async function runSweep(dir: string, spec: SweepSpec, o: SweepOptions): P
   return mine;
 }
 
+/** Live worker processes: stopped with this process (exit, Ctrl-C, SIGTERM). */
+const workers = new Set<ChildProcess>();
+let reaperInstalled = false;
+function installReaper(): void {
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  const killAll = () => { for (const w of workers) w.kill('SIGTERM'); };
+  process.on('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => { killAll(); process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1)); });
+  }
+}
+
 /** One `train`: in this process for jobs = 1, else a worker process logging to `logFile`. */
 async function runOne(o: SweepOptions, jobs: number, argv: string[], logFile: string): Promise<void> {
   if (jobs === 1) {
@@ -211,12 +234,17 @@ async function runOne(o: SweepOptions, jobs: number, argv: string[], logFile: st
     return;
   }
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build with npm run build`);
+  installReaper();
   const fd = openSync(logFile, 'a');
   try {
     const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, [MAIN, 'train', ...argv, ...(o.workerArgs ?? [])], { stdio: ['ignore', fd, fd] });
+      // HETSPLIT_PARENT_PID: the worker exits when this process is gone (even after kill -9).
+      const child = spawn(process.execPath, [MAIN, 'train', ...argv, ...(o.workerArgs ?? [])], {
+        stdio: ['ignore', fd, fd], env: { ...process.env, HETSPLIT_PARENT_PID: String(process.pid) },
+      });
+      workers.add(child);
       child.on('error', reject);
-      child.on('exit', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
+      child.on('exit', (c, sig) => { workers.delete(child); resolve(c ?? (sig ? 128 : 1)); });
     });
     if (code !== 0) throw new UserError(`a sweep point failed (exit ${code}): see ${logFile}`);
   } finally {

@@ -4,17 +4,34 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { allOnCounts, bestCounts } from '../hw/cost.js';
+import { allOnCounts, bestCounts, type LayerPlan } from '../hw/cost.js';
+import type { Platform } from '../hw/platform.js';
 import { Rng } from '../models/rng.js';
 import type { Assignment } from '../search/model.js';
 import { UserError } from '../util/errors.js';
 import type { RunContext } from './context.js';
 
-/** Checks a baseline name without building it (before any training). */
-export function checkBaselineName(name: string, cus: string[]): void {
-  if (name === 'min-latency' || name === 'min-energy' || name.startsWith('random:')) return;
-  if (name.startsWith('all:') && cus.includes(name.slice(4))) return;
-  throw new UserError(`unknown baseline mapping '${name}' (expected ${cus.map((c) => `all:${c}`).join(', ')}, min-latency, min-energy or random:<run dir>)`);
+/**
+ * Checks a baseline mapping before any training: a known name, an all:<cu> whose CU can
+ * run every layer of the model, a random:<run dir> whose run has finished (unless the
+ * caller will produce it, as a sweep does for its random twins).
+ */
+export function checkBaseline(name: string, platform: Platform, plans: LayerPlan[], flag = '--mapping', sourceMayBeMissing = false): void {
+  const cus = platform.cus.map((c) => c.name);
+  const expected = `expected ${cus.map((c) => `all:${c}`).join(', ')}, min-latency, min-energy or random:<run dir>`;
+  if (name === 'min-latency' || name === 'min-energy') return;
+  if (name.startsWith('all:')) {
+    const i = cus.indexOf(name.slice(4));
+    if (i < 0) throw new UserError(`${flag} ${name}: ${platform.name} has no compute unit '${name.slice(4)}' (${expected})`);
+    if (!allOnCounts(platform, plans, i)) throw new UserError(`${flag} ${name}: ${name.slice(4)} cannot run every layer of this model on ${platform.name}`);
+    return;
+  }
+  if (name.startsWith('random:')) {
+    const file = path.join(name.slice('random:'.length), 'mapping.json');
+    if (!sourceMayBeMissing && !existsSync(file)) throw new UserError(`${flag} ${name}: ${file} does not exist (that run has not finished)`);
+    return;
+  }
+  throw new UserError(`${flag}: unknown baseline mapping '${name}' (${expected})`);
 }
 
 export async function baselineAssignment(ctx: RunContext, name: string): Promise<Assignment> {

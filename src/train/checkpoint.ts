@@ -1,7 +1,11 @@
 /**
  * Named tensors to one binary file and back: a little-endian u32 header length, a JSON
- * header [{name, shape, dtype, offset}], then the raw data. Written atomically.
+ * header {version: 2, sha256, tensors: [{name, shape, dtype, offset, length}]}, then the
+ * raw data. Written atomically; on load the data's SHA-256 is checked (a damaged file is
+ * refused, not trained on) and float tensors must be finite. Version-1 files (the header
+ * a bare tensor list, no checksum) still load, with the finiteness check.
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -20,7 +24,8 @@ export async function saveTensors(file: string, tensors: Map<string, tf.Tensor>)
     chunks.push(bytes);
     offset += bytes.byteLength;
   }
-  const header = Buffer.from(JSON.stringify(entries), 'utf8');
+  const sha256 = chunks.reduce((h, c) => h.update(c), createHash('sha256')).digest('hex');
+  const header = Buffer.from(JSON.stringify({ version: 2, sha256, tensors: entries }), 'utf8');
   const len = Buffer.alloc(4);
   len.writeUInt32LE(header.byteLength, 0);
   await writeFileAtomic(file, Buffer.concat([len, header, ...chunks]));
@@ -38,17 +43,35 @@ export async function loadTensors(file: string): Promise<Map<string, tf.Tensor>>
   if (buf.byteLength < 4) bad('too short');
   const hlen = buf.readUInt32LE(0);
   if (4 + hlen > buf.byteLength) bad('header runs past the end');
-  let entries: Entry[] = [];
-  try { entries = JSON.parse(buf.subarray(4, 4 + hlen).toString('utf8')) as Entry[]; } catch { bad('header is not JSON'); }
+  type Header = Entry[] | { version: number; sha256: string; tensors: Entry[] };
+  let parsed: Header | null = null;
+  try { parsed = JSON.parse(buf.subarray(4, 4 + hlen).toString('utf8')) as Header; } catch { bad('header is not JSON'); }
+  if (parsed === null || typeof parsed !== 'object') return bad('header is not a tensor list');
+  const header: Header = parsed;
+  const entries = Array.isArray(header) ? header : header.tensors;
+  if (!Array.isArray(entries)) bad('header lists no tensors');
   const base = 4 + hlen;
+  if (!Array.isArray(header)) {
+    const sum = createHash('sha256').update(buf.subarray(base)).digest('hex');
+    if (sum !== header.sha256) throw new UserError(`${file}: checksum mismatch: the file is damaged (restore it, or rerun the phase that wrote it)`);
+  }
   const out = new Map<string, tf.Tensor>();
-  for (const e of entries) {
-    const bytes = e.length * 4;
-    if (base + e.offset + bytes > buf.byteLength) bad(`tensor ${e.name} runs past the end`);
-    const copy = new Uint8Array(bytes);
-    copy.set(buf.subarray(base + e.offset, base + e.offset + bytes));
-    const data = e.dtype === 'int32' ? new Int32Array(copy.buffer) : new Float32Array(copy.buffer);
-    out.set(e.name, tf.tensor(data, e.shape, e.dtype));
+  try {
+    for (const e of entries) {
+      const bytes = e.length * 4;
+      if (base + e.offset + bytes > buf.byteLength) bad(`tensor ${e.name} runs past the end`);
+      const copy = new Uint8Array(bytes);
+      copy.set(buf.subarray(base + e.offset, base + e.offset + bytes));
+      const data = e.dtype === 'int32' ? new Int32Array(copy.buffer) : new Float32Array(copy.buffer);
+      if (data instanceof Float32Array) {
+        const i = data.findIndex((v) => !Number.isFinite(v));
+        if (i >= 0) throw new UserError(`${file}: tensor ${e.name} holds a non-finite value (${data[i]} at index ${i}); refusing to use it`);
+      }
+      out.set(e.name, tf.tensor(data, e.shape, e.dtype));
+    }
+  } catch (err) {
+    tf.dispose([...out.values()]);
+    throw err;
   }
   return out;
 }

@@ -189,8 +189,10 @@ export class RunContext {
 
   diverged(e: unknown, phase: string, epoch: number): unknown {
     if (e instanceof NonFiniteLossError) {
-      return new UserError(`${phase} epoch ${epoch + 1}: the loss became ${e.loss}; lower the learning rate ` +
-        `(the last checkpoint in ${this.dir} is intact)`);
+      const [flag, lr] = phase === 'warmup' ? ['--lr-warmup', this.cfg.warmup.lr]
+        : phase === 'search' ? ['--lr-weights', this.cfg.search.lrWeights] : ['--lr-finetune', this.cfg.finetune.lr];
+      return new UserError(`${phase} epoch ${epoch + 1}: the loss became ${e.loss} (diverged); the last checkpoint in ${this.dir} is intact: ` +
+        `rerun the same command with --resume ${flag} ${lr / 4} (a lower rate; resume records the change in config.json)`);
     }
     return e;
   }

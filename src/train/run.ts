@@ -8,7 +8,7 @@
  * written atomically, state last; `resume` restarts from them and gives the same result
  * as an uninterrupted run (batches and initialisation are seeded).
  */
-import { existsSync, promises as fs } from 'node:fs';
+import { constants as fsConstants, existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { CifarData } from '../data/cifar.js';
@@ -23,6 +23,8 @@ import type { ModelSpec } from '../models/spec.js';
 import { SearchModel } from '../search/model.js';
 import { copyFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
+import { readJsonFile } from '../util/json.js';
+import { acquireLock } from '../util/lock.js';
 import type { RunConfig } from './config.js';
 import { RunContext, stateFile, type RunIO } from './context.js';
 import { finetunePhase } from './phases/finetune.js';
@@ -67,36 +69,82 @@ export class Run {
     this.ctx = new RunContext(dir, cfg, spec, platform, data, io);
   }
 
-  /** Starts a new run in an empty directory, or resumes the one there. Returns null for a warm-up-only run. */
+  /**
+   * Starts a new run in an empty directory, or resumes the one there (from any moment: a
+   * run killed before its first checkpoint starts over with its recorded settings).
+   * Returns null for a warm-up-only run. The directory is locked while the run works in it.
+   */
   async start(resume: boolean): Promise<RunResult | null> {
+    await checkOutDir(this.dir);
+    const release = acquireLock(this.dir, 'this run directory');
+    try {
+      return await this.startLocked(resume);
+    } finally {
+      release();
+    }
+  }
+
+  private async startLocked(resume: boolean): Promise<RunResult | null> {
     const sf = stateFile(this.dir);
+    const cf = path.join(this.dir, 'config.json');
     const ctx = this.ctx;
+    // Temp files of a write a kill interrupted (never read: every write renames).
+    for (const f of await fs.readdir(this.dir)) if (/^\..*\.tmp$/.test(f)) await fs.rm(path.join(this.dir, f), { force: true });
     if (existsSync(sf)) {
       if (!resume) throw new UserError(`${this.dir} already holds a run: pass --resume to continue it, or choose another --out`);
       await this.checkConfig();
-      ctx.state = JSON.parse(await fs.readFile(sf, 'utf8')) as RunContext['state'];
+      ctx.state = await readJsonFile<RunContext['state']>(sf, 'the run\'s state');
       ctx.io.log(`resuming ${this.dir}: ${ctx.state.phase}, ${ctx.state.epoch} epoch(s) done`);
-    } else {
-      if (resume) throw new UserError(`${this.dir}: nothing to resume (no state.json)`);
-      await writeJsonAtomic(path.join(this.dir, 'config.json'), { ...this.cfg, ...this.meta });
-      // The run directory names its network completely (export/schedule rebuild it from here).
-      await writeJsonAtomic(path.join(this.dir, MODEL_FILE), this.spec);
-      // ... and its platform (export/schedule/report still work after the original moved).
-      const pf = this.meta.platformFile;
-      if (typeof pf === 'string' && existsSync(pf)) await copyFileAtomic(pf, path.join(this.dir, RUN_PLATFORM_FILE));
-      ctx.state = { phase: 'warmup', epoch: 0, checkpoint: null, best: null, assignment: null, adamStep: 0, log: [] };
+      return this.execute();
     }
+    if (resume && !existsSync(cf)) throw new UserError(`${this.dir}: nothing to resume (no state.json)`);
+    if (resume) {
+      await this.checkConfig();
+      ctx.io.log(`resuming ${this.dir}: killed before its first checkpoint; starting it over with its settings`);
+    } else if (existsSync(cf)) {
+      throw new UserError(`${this.dir} already holds a run (not started far enough to checkpoint): pass --resume to start it over, or choose another --out`);
+    }
+    await writeJsonAtomic(cf, { ...this.cfg, ...this.meta });
+    // The run directory names its network completely (export/schedule rebuild it from here).
+    await writeJsonAtomic(path.join(this.dir, MODEL_FILE), this.spec);
+    // ... and its platform (export/schedule/report still work after the original moved).
+    const pf = this.meta.platformFile;
+    if (typeof pf === 'string' && existsSync(pf)) await copyFileAtomic(pf, path.join(this.dir, RUN_PLATFORM_FILE));
+    ctx.state = { phase: 'warmup', epoch: 0, checkpoint: null, best: null, assignment: null, adamStep: 0, log: [] };
+    await ctx.saveState();
     return this.execute();
   }
 
+  /**
+   * Every setting that changes results must match the run's config.json: the run's settings,
+   * its data and its platform (the copy in the run directory). Learning rates may change
+   * on resume (after a diverged epoch): the new ones are recorded in config.json.
+   */
   private async checkConfig(): Promise<void> {
     const file = path.join(this.dir, 'config.json');
-    const saved = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+    const saved = await readJsonFile<Record<string, unknown>>(file, 'the run\'s settings');
+    const changed: string[] = [];
     for (const [k, v] of Object.entries(this.cfg)) {
       if (!(k in saved) && (v === null || v === false)) continue; // a setting added later, at its default
-      if (JSON.stringify(saved[k]) !== JSON.stringify(v)) {
-        throw new UserError(`${file}: the run was started with ${k} = ${JSON.stringify(saved[k])}, not ${JSON.stringify(v)}; resume with the same settings`);
-      }
+      if (JSON.stringify(saved[k]) === JSON.stringify(v)) continue;
+      if (LR_KEYS.has(k) && lrOnly(saved[k], v)) { changed.push(k); continue; }
+      throw new UserError(`${file}: the run was started with ${k} = ${JSON.stringify(saved[k])}, not ${JSON.stringify(v)}; resume with the same settings`);
+    }
+    if (typeof saved.data === 'string' && typeof this.meta.data === 'string' && saved.data !== this.meta.data) {
+      throw new UserError(`${file}: the run was started on the data in ${saved.data}, not ${this.meta.data}; resume with --data ${saved.data}`);
+    }
+    const own = path.join(this.dir, RUN_PLATFORM_FILE), pf = this.meta.platformFile;
+    if (existsSync(own) && typeof pf === 'string' && existsSync(pf) && path.resolve(pf) !== path.resolve(own)) {
+      const norm = (f: string) => JSON.stringify(JSON.parse(readFileSync(f, 'utf8')));
+      let same = false;
+      try { same = norm(own) === norm(pf); } catch { same = false; }
+      if (!same) throw new UserError(`${pf}: differs from the platform the run was started with (${own}); resume with --platform ${own}`);
+    }
+    if (changed.length) {
+      const history = Array.isArray(saved.lrChanges) ? saved.lrChanges as unknown[] : [];
+      history.push({ at: new Date().toISOString(), from: Object.fromEntries(changed.map((k) => [k, saved[k]])) });
+      await writeJsonAtomic(file, { ...saved, ...Object.fromEntries(changed.map((k) => [k, (this.cfg as unknown as Record<string, unknown>)[k]])), lrChanges: history });
+      this.ctx.io.log(`resuming with changed learning rates (${changed.join(', ')}), recorded in ${file}`);
     }
   }
 
@@ -167,4 +215,36 @@ export class Run {
 /** The float network's logits (inference mode), the distillation teacher. */
 function teacherOf(spec: ModelSpec, float: ParamStore): (x: tf.Tensor4D) => tf.Tensor2D {
   return (x) => forward(spec, float, x, { training: false });
+}
+
+/** Settings that hold learning rates: they may change on resume. */
+const LR_KEYS = new Set(['warmup', 'search', 'finetune']);
+
+/** True when the two settings differ only in their lr* fields. */
+function lrOnly(a: unknown, b: unknown): boolean {
+  if (!a || !b || typeof a !== 'object' || typeof b !== 'object') return false;
+  const strip = (o: object) => JSON.stringify(Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith('lr'))));
+  return strip(a) === strip(b);
+}
+
+/** A run directory --out may name: a directory (or nothing yet) that is writable. */
+async function checkOutDir(dir: string): Promise<void> {
+  try {
+    // One level at a time: Node's recursive mkdir never returns for a path under /proc.
+    const missing: string[] = [];
+    let d = path.resolve(dir);
+    while (!existsSync(d)) { missing.unshift(d); d = path.dirname(d); }
+    for (const m of missing) await fs.mkdir(m);
+    if (!(await fs.stat(dir)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EEXIST' || err.code === 'ENOTDIR') throw new UserError(`--out ${dir}: a file is in the way (expected a directory)`);
+    if (err.code === 'EACCES' || err.code === 'EROFS' || err.code === 'EPERM' || err.code === 'ENOENT') throw new UserError(`--out ${dir}: cannot create it (${err.code})`);
+    throw e;
+  }
+  try {
+    await fs.access(dir, fsConstants.W_OK);
+  } catch {
+    throw new UserError(`--out ${dir}: not writable`);
+  }
 }

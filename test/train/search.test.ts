@@ -128,7 +128,7 @@ describe('hetsplit train (tiny model, generated data)', () => {
     const data = await locateCifar({ dataset: 'cifar10', data: dataRoot });
     const cfgObj = resolveConfig({
       platform: 'diana', model: 'tinycnn', dataset: 'cifar10', target: 'energy', lambda: 5, epochsWarmup: 1, epochsSearch: 3,
-      epochsFinetune: 1, batch: 32, seed: 42, trainLimit: 0, valSize: 80, fromWarmup: zero, lrWarmup: 0.1, lrWeights: 1e-3,
+      epochsFinetune: 1, batch: 32, seed: 42, trainLimit: 0, testLimit: 0, valSize: 80, fromWarmup: zero, lrWarmup: 0.1, lrWeights: 1e-3,
       lrAlpha: 0.05, alphaTravel: 2, lrQuant: 1e-5, lrFinetune: 1e-3, lrWarmupFrac: 0.05, momentum: 0.9, weightDecay: 1e-4, weightDecayWarmup: 5e-4,
       temperatureStart: 1, temperatureEnd: 0.1, costTemperature: 0.05, relaxation: 'soft', ternaryGrad: 'clip', warmStart: 'auto',
       warmStartMargin: 1, calibrate: true, lagrangeLr: 0.5, distill: 0, distillTemperature: 4,
