@@ -84,7 +84,8 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
     console.log('');
     console.log(`front: ${path.join(dir, 'accuracy-latency.png')}`);
     console.log(`report: ${path.join(dir, 'report.html')}`);
-    console.log(`demo: ${((performance.now() - t0) / 60000).toFixed(1)} min`);
+    const s = (performance.now() - t0) / 1000;
+    console.log(`demo: ${s >= 60 ? `${(s / 60).toFixed(1)} min` : `${s.toFixed(0)} s`} (finished points are reused on a rerun)`);
   },
 };
 
