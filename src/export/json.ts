@@ -49,19 +49,25 @@ function part(run: LoadedRun, l: ConvLayerSpec, cu: ComputeUnit, prefix: string,
 export async function exportJson(run: LoadedRun, file: string): Promise<void> {
   const { spec, platform, model, assignment } = run;
   const layers = spec.layers.map((l, k) => {
-    const bits = model.activationBits(k);
+    const groups = model.inputGroups(k);
+    const quantizer = (cu: number) => {
+      const grp = groups.find((x) => x.cus.includes(cu))!;
+      return grp.param === null ? null : activation(model.params.get(grp.param), grp.bits!);
+    };
     const plan = run.plans[k]!;
     const parts = platform.cus.flatMap((cu) => {
       const channels = assignment[k]!.flatMap((c, ch) => (c === cu.index ? [ch] : []));
       if (channels.length === 0) return [];
       const convBranch = plan.mode === 'conv-vs-depthwise' && platform.split.style === 'conv-vs-depthwise' && platform.split.conv === cu.index && plan.searchable;
       const geom = convBranch ? { ...l, kind: 'conv' as const, groups: 1 } : l;
-      return [{ ...part(run, geom, cu, convBranch ? `${l.name}.conv` : l.name, channels), computes: convBranch ? 'conv' : l.kind }];
+      return [{ ...part(run, geom, cu, convBranch ? `${l.name}.conv` : l.name, channels), computes: convBranch ? 'conv' : l.kind, inputQuantizer: quantizer(cu.index) }];
     });
     return {
       name: l.name, kind: l.kind, input: l.input, cin: l.cin, cout: l.cout, kx: l.kx, ky: l.ky, stride: l.stride,
       padding: explicitPads(l), dilation: l.dilation ?? 1, groups: l.groups, activation: l.act,
-      inputQuantizer: bits === null ? null : activation(model.params.get(`${l.name}.act`), bits),
+      // The layer's input quantizer when its CUs share one input format; else null and each
+      // part carries its own (parts[].inputQuantizer, always present).
+      inputQuantizer: groups.length === 1 ? quantizer(plan.eligible[0]!) : null,
       parts,
     };
   });

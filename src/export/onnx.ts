@@ -120,14 +120,19 @@ export async function exportOnnx(run: LoadedRun, file: string): Promise<{ nodes:
   const nchw = g.node('Transpose', ['input'], [ints('perm', [0, 3, 1, 2])], 'input_nchw');
   const last = walkModel<string>(spec, nchw, {
     layer: (l, k, input) => {
-      let x = input;
-      const bits = model.activationBits(k);
-      if (bits !== null) x = actQuant(g, `${l.name}.act`, x, model.params.get(`${l.name}.act`), bits);
-      if (l.kind === 'fc' && l.inH * l.inW > 1) {
-        // Our FC flattens NHWC (h, w, c order); ONNX tensors are NCHW.
-        const hwc = g.node('Transpose', [x], [ints('perm', [0, 2, 3, 1])], `${l.name}.nhwc`);
-        x = g.node('Reshape', [hwc, g.init(`${l.name}.flat_shape`, BigInt64Array.of(-1n, BigInt(l.cin), 1n, 1n), [4])], [], `${l.name}.flatten`);
-      }
+      // Per input group (activation format) of the layer's CUs, its quantized input.
+      const groups = model.inputGroups(k);
+      const inputs = groups.map((grp) => {
+        let x = input;
+        if (grp.param !== null) x = actQuant(g, grp.param, x, model.params.get(grp.param), grp.bits!);
+        if (l.kind === 'fc' && l.inH * l.inW > 1) {
+          // Our FC flattens NHWC (h, w, c order); ONNX tensors are NCHW.
+          const hwc = g.node('Transpose', [x], [ints('perm', [0, 2, 3, 1])], `${grp.param ?? l.name}.nhwc`);
+          x = g.node('Reshape', [hwc, g.init(`${grp.param ?? l.name}.flat_shape`, BigInt64Array.of(-1n, BigInt(l.cin), 1n, 1n), [4])], [], `${grp.param ?? l.name}.flatten`);
+        }
+        return x;
+      });
+      const inputOf = (cu: number) => inputs[groups.findIndex((grp) => grp.cus.includes(cu))]!;
       const plan = plans[k]!;
       const split = plan.mode === 'conv-vs-depthwise' && plan.searchable && platform.split.style === 'conv-vs-depthwise' ? platform.split : null;
       const parts: string[] = [];
@@ -136,7 +141,7 @@ export async function exportOnnx(run: LoadedRun, file: string): Promise<{ nodes:
         const channels = assignment[k]!.flatMap((c, ch) => (c === cu.index ? [ch] : []));
         if (channels.length === 0) continue;
         const convBranch = split?.conv === cu.index;
-        parts.push(partConv(g, run, l, cu, convBranch ? `${l.name}.conv` : l.name, channels, x,
+        parts.push(partConv(g, run, l, cu, convBranch ? `${l.name}.conv` : l.name, channels, inputOf(cu.index),
           l.kind === 'depthwise' && !convBranch, cu.name));
         order.push(...channels);
       }

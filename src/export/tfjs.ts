@@ -53,6 +53,21 @@ function actQuant(g: Graph, prefix: string, x: string, clip: tf.Tensor, bits: nu
 }
 
 function conv(g: Graph, name: string, l: ConvLayerSpec, x: string, w: tf.Tensor, b: tf.Tensor, depthwise: boolean): string {
+  return act(g, l.act, convPre(g, name, l, x, w, b, depthwise), name);
+}
+
+/** A per-channel layer (conv, depthwise or fc) before its activation, as NHWC. */
+function preActivation(g: Graph, name: string, l: ConvLayerSpec, x: string, w: tf.Tensor, b: tf.Tensor): string {
+  if (l.kind !== 'fc') return convPre(g, name, l, x, w, b, l.kind === 'depthwise');
+  const flat = g.op(`${name}/flatten`, 'Reshape', [x, g.constant(`${name}/flat_shape`, Int32Array.of(-1, l.cin), [2])]);
+  const wn = g.constant(`${name}/weights`, w.dataSync() as Float32Array, [l.cin, l.cout]);
+  const y = g.op(`${name}/matmul`, 'MatMul', [flat, wn], { transpose_a: { b: false }, transpose_b: { b: false } });
+  const yb = g.op(`${name}/add`, 'AddV2', [y, g.constant(`${name}/bias`, b.dataSync() as Float32Array, [l.cout])]);
+  return g.op(`${name}/to4d`, 'Reshape', [yb, g.constant(`${name}/out_shape`, Int32Array.of(-1, 1, 1, l.cout), [4])]);
+}
+
+/** The convolution plus bias, before the layer's activation. */
+function convPre(g: Graph, name: string, l: ConvLayerSpec, x: string, w: tf.Tensor, b: tf.Tensor, depthwise: boolean): string {
   const wn = g.constant(`${name}/weights`, w.dataSync() as Float32Array, w.shape);
   const bn = g.constant(`${name}/bias`, b.dataSync() as Float32Array, b.shape);
   const d = l.dilation ?? 1;
@@ -64,7 +79,7 @@ function conv(g: Graph, name: string, l: ConvLayerSpec, x: string, w: tf.Tensor,
     strides: ints([1, l.stride, l.stride, 1]), ...padding, data_format: { s: b64('NHWC') }, dilations: ints([1, d, d, 1]),
   };
   const y = g.op(`${name}/conv`, depthwise ? 'DepthwiseConv2dNative' : 'Conv2D', [x, wn], attr);
-  return act(g, l.act, g.op(`${name}/add`, 'AddV2', [y, bn]), name);
+  return g.op(`${name}/add`, 'AddV2', [y, bn]);
 }
 
 function act(g: Graph, a: Activation, y: string, name: string): string {
@@ -111,19 +126,29 @@ export async function exportTfjs(run: LoadedRun, outDir: string): Promise<TfjsEx
   });
   const last = walkModel<string>(spec, 'input', {
     layer: (l, k, input) => {
-      let x = input;
-      const bits = model.activationBits(k);
-      if (bits !== null) x = actQuant(g, `${l.name}/act`, x, model.params.get(`${l.name}.act`), bits);
+      const groups = model.inputGroups(k);
+      const quantized = (gi: number) => {
+        const grp = groups[gi]!;
+        return grp.param === null ? input : actQuant(g, grp.param.replace(/\./g, '/'), input, model.params.get(grp.param), grp.bits!);
+      };
+      if (groups.length > 1) {
+        // CUs with different input formats: per format, its quantized input through its
+        // CUs' weights (the other channels' weights are zero), summed, then the activation.
+        const pre = groups.map((_, gi) => {
+          const m = model.materialise(k, gi);
+          try {
+            return preActivation(g, `${l.name}/in${gi}`, l, quantized(gi), m.w, m.b);
+          } finally {
+            tf.dispose([m.w, m.b]);
+          }
+        });
+        const sum = pre.slice(1).reduce((acc, y, i) => g.op(`${l.name}/sum${i}`, 'AddV2', [acc, y]), pre[0]!);
+        return act(g, l.act, sum, l.name);
+      }
+      const x = quantized(0);
       const m = model.materialise(k);
       try {
-        if (l.kind === 'fc') {
-          const flat = g.op(`${l.name}/flatten`, 'Reshape', [x, g.constant(`${l.name}/flat_shape`, Int32Array.of(-1, l.cin), [2])]);
-          const wn = g.constant(`${l.name}/weights`, m.w.dataSync() as Float32Array, [l.cin, l.cout]);
-          const y = g.op(`${l.name}/matmul`, 'MatMul', [flat, wn], { transpose_a: { b: false }, transpose_b: { b: false } });
-          const yb = g.op(`${l.name}/add`, 'AddV2', [y, g.constant(`${l.name}/bias`, m.b.dataSync() as Float32Array, [l.cout])]);
-          const y4 = g.op(`${l.name}/to4d`, 'Reshape', [yb, g.constant(`${l.name}/out_shape`, Int32Array.of(-1, 1, 1, l.cout), [4])]);
-          return act(g, l.act, y4, l.name);
-        }
+        if (l.kind === 'fc') return act(g, l.act, preActivation(g, l.name, l, x, m.w, m.b), l.name);
         if (m.conv) {
           const yd = conv(g, `${l.name}/dw`, l, x, m.w, m.b, true);
           const yc = conv(g, `${l.name}/conv`, l, x, m.conv.w, m.conv.b, false);

@@ -45,11 +45,18 @@ export interface SearchModelOptions {
 const BN_EPS = 1e-5;
 const MASKED = -1e9;
 
+export interface InputGroup { bits: number | null; param: string | null; cus: number[] }
+
 interface LayerInfo {
   spec: ConvLayerSpec;
   plan: LayerPlan;
-  /** Activation bits of the layer's input quantizer (shared by its CUs), or null (float). */
-  actBits: number | null;
+  /**
+   * The layer's input as its CUs see it: one group per activation format among the CUs
+   * that may run it (bits null: float), each with its own PACT clip parameter. One group on
+   * most platforms; CUs with different input formats (a 7-bit accelerator beside an 8-bit
+   * core) each convolve their own quantized copy of the input.
+   */
+  inputs: InputGroup[];
   /** [numCUs, cout] additive mask: 0 for eligible CUs, −1e9 otherwise. */
   mask: tf.Tensor2D;
   /** Conv-vs-depthwise layer: the CUs of its conv and depthwise branches. */
@@ -85,21 +92,29 @@ export class SearchModel {
       const sp = platform.split;
       const split = plan.mode === 'conv-vs-depthwise' && plan.searchable && sp.style === 'conv-vs-depthwise'
         ? { conv: sp.conv, dw: sp.depthwise } : null;
-      const formats = new Set(plan.eligible.map((i) => String(platform.cus[i]!.activations)));
-      if (formats.size > 1) {
-        throw new UserError(`platform ${platform.name}: the CUs that may run ${l.name} ` +
-          `(${plan.eligible.map((i) => platform.cus[i]!.name).join(', ')}) use different activation formats; ` +
-          'one convolution per layer needs one shared activation format');
+      const inputs: InputGroup[] = [];
+      for (const i of plan.eligible) {
+        const act = platform.cus[i]!.activations;
+        const bits = act === 'float' ? null : act;
+        const g = inputs.find((x) => x.bits === bits);
+        if (g) { g.cus.push(i); continue; }
+        // The first quantized group keeps the historical name (checkpoints of one-format platforms).
+        const param = bits === null ? null : inputs.some((x) => x.param !== null) ? `${l.name}.act${bits}` : `${l.name}.act`;
+        inputs.push({ bits, param, cus: [i] });
+        if (bits !== null && !nonNegative.has(l.input)) {
+          throw new UserError(`platform ${platform.name}: ${l.name} quantizes its input to ${bits}-bit unsigned values on ` +
+            `${platform.cus[i]!.name}, but its input (${l.input}) can be negative in ${spec.name}`);
+        }
       }
-      const act = platform.cus[plan.eligible[0]!]!.activations;
-      if (act !== 'float' && !nonNegative.has(l.input)) {
-        throw new UserError(`platform ${platform.name}: ${l.name} quantizes its input to ${act}-bit unsigned values on ` +
-          `${platform.cus[plan.eligible[0]!]!.name}, but its input (${l.input}) can be negative in ${spec.name}`);
+      if (split && inputs.length > 1) {
+        throw new UserError(`platform ${platform.name}: the conv and depthwise CUs of ${l.name} ` +
+          `(${plan.eligible.map((i) => platform.cus[i]!.name).join(', ')}) use different activation formats; ` +
+          'a conv-vs-depthwise split needs one shared input format');
       }
       const mask = new Float32Array(platform.cus.length * l.cout).fill(MASKED);
       for (const i of plan.eligible) mask.fill(0, i * l.cout, (i + 1) * l.cout);
       return {
-        spec: l, plan, actBits: act === 'float' ? null : act, mask: tf.tensor2d(mask, [platform.cus.length, l.cout]), split,
+        spec: l, plan, inputs, mask: tf.tensor2d(mask, [platform.cus.length, l.cout]), split,
         single: plan.searchable ? null : this.oneHot(Array(l.cout).fill(plan.eligible[0]!)),
       };
     });
@@ -137,9 +152,10 @@ export class SearchModel {
 
   private initQuantAndAlpha(info: LayerInfo): void {
     const l = info.spec;
-    if (info.actBits !== null) {
+    for (const g of info.inputs) {
+      if (g.param === null) continue;
       const clip = l.input === 'input' ? this.options.inputClipInit ?? 1 : this.options.actClipInit ?? 6;
-      this.add(`${l.name}.act`, tf.scalar(clip), 'quant');
+      this.add(g.param, tf.scalar(clip), 'quant');
     }
     for (const i of info.plan.eligible) {
       const cu = this.platform.cus[i]!;
@@ -237,13 +253,13 @@ export class SearchModel {
     return mixChannels(activation(l.act, yc), activation(l.act, yd), m);
   }
 
-  /** W_mix[c] = Σ_i θ[i,c]·Q_i(W[c]) and b_mix likewise, over the CUs that may run layer k. */
-  private mix(k: number, theta: tf.Tensor2D): { w: tf.Tensor; b: tf.Tensor } {
+  /** W_mix[c] = Σ_i θ[i,c]·Q_i(W[c]) and b_mix likewise, over `cus` (default: every CU that may run layer k). */
+  private mix(k: number, theta: tf.Tensor2D, cus: number[] = this.layers[k]!.plan.eligible): { w: tf.Tensor; b: tf.Tensor } {
     const l = this.layers[k]!.spec;
     const w = this.params.get(`${l.name}.w`), b = this.params.get(`${l.name}.b`);
     const rows = tf.unstack(theta);
     let wMix: tf.Tensor | null = null, bMix: tf.Tensor | null = null;
-    for (const i of this.layers[k]!.plan.eligible) {
+    for (const i of cus) {
       const cu = this.platform.cus[i]!;
       const th = rows[i]!;
       const thW = l.kind === 'depthwise' ? tf.reshape(th, [l.cout, 1]) : th; // output channel axis of W
@@ -255,30 +271,42 @@ export class SearchModel {
     return { w: wMix!, b: bMix! };
   }
 
-  /** Layer k's input through its activation quantizer (none on the float path or for float-input CUs). */
-  private quantInput(k: number, x: tf.Tensor4D): tf.Tensor4D {
-    const info = this.layers[k]!;
-    return info.actBits === null || this.floatPath ? x : pactQuant(x, this.params.get(`${info.spec.name}.act`), info.actBits) as tf.Tensor4D;
+  /** Layer k's input as the CUs of input group `g` see it (unquantized on the float path or for float CUs). */
+  private quantInput(k: number, x: tf.Tensor4D, g = 0): tf.Tensor4D {
+    const group = this.layers[k]!.inputs[g]!;
+    return group.param === null || this.floatPath ? x : pactQuant(x, this.params.get(group.param), group.bits!) as tf.Tensor4D;
   }
 
-  /** Layer k's pre-activation output for the quantized input `xq` under the channel weights θ. */
-  private preActivation(k: number, xq: tf.Tensor4D, theta: tf.Tensor2D): tf.Tensor4D {
-    const l = this.layers[k]!.spec;
-    const { w: wMix, b: bMix } = this.mix(k, theta);
-    if (l.kind === 'fc') {
-      const flat = tf.reshape(xq, [xq.shape[0], l.cin]);
-      return tf.reshape(tf.add(tf.matMul(flat, tf.reshape(wMix, [l.cin, l.cout])), bMix), [xq.shape[0], 1, 1, l.cout]);
-    }
-    return addBias(convOf(l, xq, wMix as tf.Tensor4D, l.kind === 'depthwise'), bMix);
+  /**
+   * Layer k's pre-activation output for the input `x` under the channel weights θ: per
+   * input group, its quantized input through the mixed weights of its CUs, summed (θ
+   * splits each channel among CUs, so the groups' parts add up to the layer's output).
+   */
+  private preActivation(k: number, x: tf.Tensor4D, theta: tf.Tensor2D): tf.Tensor4D {
+    const info = this.layers[k]!;
+    const l = info.spec;
+    let out: tf.Tensor4D | null = null;
+    info.inputs.forEach((g, gi) => {
+      const xq = this.quantInput(k, x, gi);
+      const { w: wMix, b: bMix } = this.mix(k, theta, info.inputs.length === 1 ? info.plan.eligible : g.cus);
+      let y: tf.Tensor4D;
+      if (l.kind === 'fc') {
+        const flat = tf.reshape(xq, [xq.shape[0], l.cin]);
+        y = tf.reshape(tf.add(tf.matMul(flat, tf.reshape(wMix, [l.cin, l.cout])), bMix), [xq.shape[0], 1, 1, l.cout]);
+      } else {
+        y = addBias(convOf(l, xq, wMix as tf.Tensor4D, l.kind === 'depthwise'), bMix);
+      }
+      out = out ? tf.add(out, y) as tf.Tensor4D : y;
+    });
+    return out!;
   }
 
   private layer(k: number, x: tf.Tensor4D, temperature: number, counts: tf.Tensor1D[]): tf.Tensor4D {
     const info = this.layers[k]!;
-    const xq = this.quantInput(k, x);
-    if (info.split) return this.splitLayer(k, xq, counts);
+    if (info.split) return this.splitLayer(k, this.quantInput(k, x), counts);
     const theta = this.theta(k, temperature);
     counts.push(tf.sum(theta, 1) as tf.Tensor1D);
-    let y = this.preActivation(k, xq, theta);
+    let y = this.preActivation(k, x, theta);
     if (this.probe) y = this.probe(k, y);
     return activation(info.spec.act, y);
   }
@@ -390,7 +418,7 @@ export class SearchModel {
     const mean = new Float64Array(l.cout), sq = new Float64Array(l.cout);
     for (const x of xs) {
       const [m, q] = tf.tidy(() => {
-        const y = this.preActivation(k, this.quantInput(k, x), this.theta(k, 1));
+        const y = this.preActivation(k, x, this.theta(k, 1));
         return [tf.mean(y, [0, 1, 2]).dataSync(), tf.mean(tf.square(y), [0, 1, 2]).dataSync()];
       }) as [Float32Array, Float32Array];
       const share = x.shape[0] / total;
@@ -530,9 +558,10 @@ export class SearchModel {
   /**
    * The mapped layer k as the forward pass computes it (fixed mapping): the mixed,
    * dequantized weights and bias, and for a conv-vs-depthwise layer the conv branch and
-   * the mask. The caller owns the tensors.
+   * the mask; `group`: only the CUs of that input group (the other channels' weights zero).
+   * The caller owns the tensors.
    */
-  materialise(k: number): { w: tf.Tensor; b: tf.Tensor; conv: { w: tf.Tensor; b: tf.Tensor; mask: tf.Tensor1D } | null } {
+  materialise(k: number, group?: number): { w: tf.Tensor; b: tf.Tensor; conv: { w: tf.Tensor; b: tf.Tensor; mask: tf.Tensor1D } | null } {
     if (!this.fixed) throw new Error('materialise needs a fixed mapping');
     type Out = { w: tf.Tensor; b: tf.Tensor; conv: { w: tf.Tensor; b: tf.Tensor; mask: tf.Tensor1D } | null };
     return tf.tidy((() => {
@@ -549,12 +578,15 @@ export class SearchModel {
           },
         };
       }
-      return { ...this.mix(k, this.fixed![k]!), conv: null };
+      return { ...this.mix(k, this.fixed![k]!, group === undefined ? info.plan.eligible : info.inputs[group]!.cus), conv: null };
     }) as unknown as () => tf.TensorContainer) as unknown as Out;
   }
 
-  /** Activation bits of layer k's input quantizer (null: float). */
-  activationBits(k: number): number | null { return this.layers[k]!.actBits; }
+  /**
+   * Layer k's input groups (one per activation format among its CUs): the bits (null:
+   * float), the name of the clip parameter, and the CUs that see that input.
+   */
+  inputGroups(k: number): InputGroup[] { return this.layers[k]!.inputs.map((g) => ({ ...g, cus: [...g.cus] })); }
 
   /** Integer channel counts per layer and CU of an assignment. */
   countsOf(assignment: Assignment): number[][] {

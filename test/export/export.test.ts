@@ -87,3 +87,38 @@ function pick(a: unknown, idx: number[]): number {
   for (const i of idx) x = (x as unknown[])[i];
   return x as number;
 }
+
+describe('CUs with different input formats (diana-riscv: 7-bit digital/analog, 8-bit riscv)', () => {
+  it('trains end to end with every CU able to take channels, and the tfjs export reproduces it', async () => {
+    const dir = path.join(tmpDir(), 'riscv');
+    const r = await cli('train', '--platform', 'diana-riscv', '--model', 'tinycnn', '--data', dataRoot, '--batch', '32', '--val-size', '80',
+      '--epochs-warmup', '1', '--epochs-search', '1', '--epochs-finetune', '1', '--warm-start', 'even', '--relaxation', 'soft', '--lambda', '0', '--out', dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const run = await loadRun(dir);
+    // the layers where all three CUs may run have one input quantizer per format
+    const groups = run.spec.layers.map((_, k) => run.model.inputGroups(k));
+    expect(groups.some((g) => g.length === 2 && g.map((x) => x.bits).sort().join() === '7,8')).toBe(true);
+    const out = path.join(tmpDir(), 'tfjs-riscv');
+    expect((await cli('export', dir, '--format', 'tfjs', '--out', out)).code).toBe(0);
+    const gm = await loadExportedGraphModel(out);
+    const data = await locateCifar({ dataset: 'cifar10', data: dataRoot });
+    const all = Int32Array.from({ length: data.test.n }, (_, i) => i);
+    let correct = 0, maxDiff = 0;
+    for (const b of epochBatches(data.test, all, { batchSize: 256, shuffle: false, augment: false, norm: 'unit', seed: 0, dropLast: false }, 0)) {
+      const logits = gm.execute(b.x) as tf.Tensor2D;
+      const ours = tf.tidy(() => run.model.forward(b.x, 1).logits);
+      maxDiff = Math.max(maxDiff, tf.max(tf.abs(tf.sub(logits, ours))).dataSync()[0]!);
+      correct += countCorrect(logits, b.y);
+      tf.dispose([logits, ours, b.x, b.y]);
+    }
+    expect(maxDiff).toBeLessThan(1e-4);
+    expect(correct / data.test.n).toBe(run.metrics.testAccuracy);
+    // json: each part says which input quantizer it reads
+    const jo = path.join(tmpDir(), 'json-riscv');
+    expect((await cli('export', dir, '--format', 'json', '--out', jo)).code).toBe(0);
+    const j = JSON.parse(readFileSync(path.join(jo, 'mapped-network.json'), 'utf8'));
+    for (const l of j.layers) for (const p of l.parts) expect(p.inputQuantizer === null || p.inputQuantizer.bits === (p.cu === 'riscv' ? 8 : 7)).toBe(true);
+    run.model.dispose(); gm.dispose();
+  }, 120_000);
+});

@@ -77,7 +77,8 @@ beforeAll(async () => {
 });
 
 describe('hetsplit export --format onnx', () => {
-  it.each([['diana', 'tinycnn'], ['darkside', 'tinycnn']])('%s/%s: structurally valid, per-CU convs, computes what the run computes', async (platform, model) => {
+  // diana-riscv: three CUs, two input formats (7-bit accelerators, an 8-bit core) on one layer
+  it.each([['diana', 'tinycnn'], ['darkside', 'tinycnn'], ['diana-riscv', 'tinycnn']])('%s/%s: structurally valid, per-CU convs, computes what the run computes', async (platform, model) => {
     const dir = path.join(tmpDir(), 'run');
     const t = await cli('train', '--platform', platform, '--model', model, '--data', dataRoot, '--batch', '32', '--val-size', '64',
       '--epochs-warmup', '1', '--epochs-search', '1', '--epochs-finetune', '1', '--lr-alpha', '0.2', '--lambda', '1', '--out', dir);
