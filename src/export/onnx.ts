@@ -99,9 +99,12 @@ function partConv(g: OnnxGraph, run: LoadedRun, l: ConvLayerSpec, cu: ComputeUni
     W = g.init(`${name}.weight`, w, wDims);
     B = g.init(`${name}.bias`, b, [channels.length]);
   } else {
-    const wi = g.init(`${name}.weight_int`, Int8Array.from(w), wDims);
+    // Integer storage wide enough for the CU's format: int8 up to 8 bits (and ternary),
+    // int32 beyond (opset 13's DequantizeLinear takes int8, uint8 and int32; never wrapped).
+    const wide = typeof cu.weights === 'number' && cu.weights > 8;
+    const wi = g.init(`${name}.weight_int`, wide ? Int32Array.from(w) : Int8Array.from(w), wDims);
     const ws = g.init(`${name}.weight_scale`, scale, scaleDims);
-    const wz = g.init(`${name}.weight_zero`, new Int8Array(scale.length), scaleDims);
+    const wz = g.init(`${name}.weight_zero`, wide ? new Int32Array(scale.length) : new Int8Array(scale.length), scaleDims);
     W = g.node('DequantizeLinear', [wi, ws, wz], scale.length > 1 ? [int('axis', 0)] : [], `${name}.weight`);
     const bi = g.init(`${name}.bias_int`, Int32Array.from(b), [channels.length]);
     B = g.node('DequantizeLinear', [bi, g.init(`${name}.bias_scale`, Float32Array.of(bScale), []), g.init(`${name}.bias_zero`, Int32Array.of(0), [])], [], `${name}.bias`);
