@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ComputeUnit } from '../hw/platform.js';
 import { explicitPads, type ConvLayerSpec } from '../models/spec.js';
 import { integerBias, integerWeights, pactConstants } from '../quant/quantizers.js';
-import { writeJsonAtomic } from '../util/atomic.js';
+import { writeJsonStreamAtomic } from '../util/atomic.js';
 import type { LoadedRun } from './load.js';
 
 interface ActivationQuant { bits: number; clip: number; scale: number; clipEffective: number }
@@ -75,7 +75,8 @@ export async function exportJson(run: LoadedRun, file: string): Promise<void> {
     name: a.name, inputs: [a.a, a.b], relu: a.relu,
     outputQuantizer: a.relu ? activation(model.params.get(`${a.name}.act`), model.options.addBits ?? 7) : null,
   }));
-  await writeJsonAtomic(file, {
+  // Streamed: a large model's weights do not fit one JSON string.
+  await writeJsonStreamAtomic(file, {
     format: 'hetsplit-mapped-network/1',
     platform: platform.name, model: spec.name, inputShape: spec.inputShape, numClasses: spec.numClasses,
     input: 'NHWC image in [0, 1] (pixels / 255)',

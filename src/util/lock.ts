@@ -13,12 +13,19 @@ export const LOCK_FILE = '.lock';
 
 interface LockInfo { pid: number; host: string; since: string }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` runs (a zombie, exited but not yet reaped, does not). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // Linux: the state after the command name in /proc/<pid>/stat; Z = zombie.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 
@@ -30,7 +37,7 @@ export function lockHolder(dir: string): LockInfo | null {
   } catch {
     return null;
   }
-  if (info.host === os.hostname() && (info.pid === process.pid || !alive(info.pid))) return null;
+  if (info.host === os.hostname() && (info.pid === process.pid || !processAlive(info.pid))) return null;
   return info;
 }
 
