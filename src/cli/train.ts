@@ -149,6 +149,8 @@ export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>, m
   for (const k of ['epochsWarmup', 'epochsSearch', 'epochsFinetune', 'trainLimit', 'testLimit', 'valSize', 'batch', 'seed'] as const) {
     if (!Number.isInteger(a[k]) || a[k] < 0) throw new UserError(`${flag(k)}: expected a whole number >= 0, got ${a[k]}`);
   }
+  // The best epoch of every phase is chosen on the validation split: it cannot be empty.
+  if (a.valSize < 1) throw new UserError(`--val-size: expected a whole number >= 1 (each phase keeps its best epoch on these images), got ${a.valSize}`);
   return {
     platform: a.platform, model, dataset: a.dataset, target: a.target, lambda: a.lambda, seed: a.seed,
     batch: a.batch, valSize: a.valSize, trainLimit: a.trainLimit || null, testLimit: a.testLimit || null,

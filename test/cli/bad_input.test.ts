@@ -73,6 +73,7 @@ const CASES: Case[] = [
   ['zero batch', () => ['train', '--data', data, ...TINY, '--batch', '0', '--out', o()], /--batch: expected a number > 0/, () => out],
   ['negative epochs', () => ['train', '--data', data, ...TINY, '--epochs-search', '-1', '--out', o()], /--epochs-search: expected a whole number >= 0/, () => out],
   ['fractional test limit', () => ['train', '--data', data, ...TINY, '--test-limit', '2.5', '--out', o()], /--test-limit: expected a whole number >= 0/, () => out],
+  ['empty validation set', () => ['train', '--data', data, ...TINY, '--val-size', '0', '--out', o()], /--val-size: expected a whole number >= 1/, () => out],
   ['validation set larger than the data', () => ['train', '--data', data, ...TINY, '--val-size', '100000', '--out', o()], /--val-size 100000/, () => out],
   ['budget below the cheapest mapping', () => ['train', '--data', data, ...TINY, '--budget', '0.01', '--out', o()], /below the cheapest mapping/, () => out],
   ['budget not a number', () => ['train', '--data', data, ...TINY, '--budget', 'abc', '--out', o()], /--budget/, () => out],

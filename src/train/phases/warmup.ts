@@ -55,6 +55,9 @@ export async function warmupPhase(ctx: RunContext): Promise<ParamStore> {
     if (ctx.state.phase === 'warmup') await ctx.advance('search');
     return params;
   }
+  if (cfg.epochsWarmup === 0 && ctx.state.phase === 'warmup') {
+    ctx.io.log('warm-up: 0 epochs and no --from-warmup: the search starts from the randomly initialised network (useful for pipeline checks only)');
+  }
   const opt = new Sgd({ ...cfg.warmup, lr: cfg.warmup.lr });
   if (ctx.state.phase === 'warmup' && ctx.state.checkpoint) await ctx.restore(ctx.state.checkpoint, allParams(params), { sgd: opt });
   const E = cfg.epochsWarmup;
