@@ -1,6 +1,6 @@
 /**
  * Deployment JSON of a mapped network: per layer and CU, the channels it computes, their
- * quantized integer weights and scale (int8 + power-of-two scale; ternary + per-channel
+ * quantized integer weights and scale (intN + scale 2^k/(2^(N-1)-1); ternary + per-channel
  * scale; float values for float CUs), integer biases, and the activation quantizers.
  * Weight layout per part: TF's HWIO ([ky, kx, cin, n]; depthwise [ky, kx, n, 1]).
  */
@@ -13,8 +13,15 @@ import type { LoadedRun } from './load.js';
 
 interface ActivationQuant { bits: number; clip: number; scale: number; clipEffective: number }
 
-function activation(clip: tf.Tensor, bits: number): ActivationQuant {
-  return { bits, clip: clip.dataSync()[0]!, ...pactConstants(clip, bits) };
+function activation(clip: tf.Tensor, bits: number): ActivationQuant & { format: string } {
+  const c = pactConstants(clip, bits);
+  return {
+    bits, clip: clip.dataSync()[0]!, ...c,
+    // What is computed: the learned clip is rounded to the power-of-two step 1/scale, so the
+    // effective clip is (2^bits - 1)/scale (a learned 6 on 7 bits: scale 16, clip 7.9375).
+    format: `uint${bits}: x_q = floor(scale * clamp(x, 0, clipEffective)) / scale; scale = 2^floor(log2((2^${bits} - 1) / clip)) = ${c.scale}, ` +
+      `clipEffective = (2^${bits} - 1) / scale = ${c.clipEffective}`,
+  };
 }
 
 /** Output channel axis of a weight tensor: last, except depthwise [k, k, C, 1]. */
@@ -33,12 +40,20 @@ function part(run: LoadedRun, l: ConvLayerSpec, cu: ComputeUnit, prefix: string,
   });
   try {
     const q = integerWeights(w, cu.weights, param, channelAxis(l));
-    const weights = cu.weights === 'float' ? { format: 'float32', shape: w.shape, values: Array.from(q.values) }
-      : cu.weights === 'ternary' ? { format: 'ternary', scalePerChannel: q.scale, shape: w.shape, values: Array.from(q.values) }
-        : { format: `int${cu.weights}`, scale: q.scale[0]!, shape: w.shape, values: Array.from(q.values) };
+    const L = typeof cu.weights === 'number' ? 2 ** (cu.weights - 1) - 1 : 1;
+    const weights = cu.weights === 'float' ? { format: 'float32', quantizer: 'none: float32 values', shape: w.shape, values: Array.from(q.values) }
+      : cu.weights === 'ternary' ? {
+        format: 'ternary', quantizer: 'w = value * scalePerChannel[c], value in {-1, 0, 1}; scalePerChannel = exp(learned log-scale) (any positive float)',
+        scalePerChannel: q.scale, shape: w.shape, values: Array.from(q.values),
+      }
+        : {
+          // The step is a power of two DIVIDED BY L: 2^k / ${L}, not a power of two itself.
+          format: `int${cu.weights}`, quantizer: `w = value * scale, value in [-${L}, ${L}]; scale = S / ${L} with S = 2^k = ${q.scale[0]! * L} (the learned range, rounded down to a power of two)`,
+          scale: q.scale[0]!, powerOfTwoRange: q.scale[0]! * L, levels: L, shape: w.shape, values: Array.from(q.values),
+        };
     // One bias scale per layer, covering max|b| over ALL its channels (as the quantizer does).
     const b = cu.weights === 'float' ? null : integerBias(bias, p.get(`${prefix}.b`), 16);
-    const biasOut = b ? { format: 'int16', scale: b.scale, values: Array.from(b.values) }
+    const biasOut = b ? { format: 'int16', quantizer: `b = value * scale; scale = 2^ceil(log2(max|layer bias|)) / 32767 = ${b.scale}`, scale: b.scale, values: Array.from(b.values) }
       : { format: 'float32', values: Array.from(bias.dataSync()) };
     return { cu: cu.name, channels, weights, bias: biasOut };
   } finally {
