@@ -119,7 +119,7 @@ export class ExprSet {
             this.check(sym, [...stack, name]);
             return;
           }
-          const known = [...GEOMETRY_VARS, ...[...this.nodes.keys()].filter((k) => k !== name)];
+          const known = [...GEOMETRY_VARS, ...[...this.nodes.keys()].filter((k) => k !== name && !k.startsWith('#'))];
           throw new ExprError(path, `unknown variable '${sym}' (expected one of ${known.join(', ')})`);
         }
         case 'FunctionNode': {

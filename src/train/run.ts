@@ -93,7 +93,7 @@ export class Run {
     if (existsSync(sf)) {
       if (!resume) throw new UserError(`${this.dir} already holds a run: pass --resume to continue it, or choose another --out`);
       await this.checkConfig();
-      ctx.state = await readJsonFile<RunContext['state']>(sf, 'the run\'s state');
+      ctx.state = await readJsonFile<RunContext['state']>(sf, 'the run state file');
       ctx.io.log(`resuming ${this.dir}: ${ctx.state.phase}, ${ctx.state.epoch} epoch(s) done`);
       return this.execute();
     }
@@ -122,7 +122,7 @@ export class Run {
    */
   private async checkConfig(): Promise<void> {
     const file = path.join(this.dir, 'config.json');
-    const saved = await readJsonFile<Record<string, unknown>>(file, 'the run\'s settings');
+    const saved = await readJsonFile<Record<string, unknown>>(file, 'the run settings file');
     const changed: string[] = [];
     for (const [k, v] of Object.entries(this.cfg)) {
       if (!(k in saved) && (v === null || v === false)) continue; // a setting added later, at its default

@@ -4,7 +4,7 @@
  * (an --out that did not exist still does not; a run directory keeps its files as they were).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -91,8 +91,8 @@ const CASES: Case[] = [
   // resume: everything that changes results must match
   ['resume with another lambda', () => { out = runWith('x', null); return ['train', '--data', data, ...TINY, '--out', out, '--resume', '--lambda', '3']; }, /started with lambda = 0\.5, not 3/, () => out],
   ['resume with other data', () => { out = runWith('x', null); return ['train', '--data', otherData, ...TINY, '--out', out, '--resume']; }, /started on the data in/, () => out],
-  ['resume with a truncated state.json', () => { out = runWith('state.json', '{"phase": "fine'); return ['train', '--data', data, ...TINY, '--out', out, '--resume']; }, /state\.json: the run's state is not valid JSON/, () => out],
-  ['resume with a truncated config.json', () => { out = runWith('config.json', '{"platform": '); return ['train', '--data', data, ...TINY, '--out', out, '--resume']; }, /config\.json: the run's settings is not valid JSON/, () => out],
+  ['resume with a truncated state.json', () => { out = runWith('state.json', '{"phase": "fine'); return ['train', '--data', data, ...TINY, '--out', out, '--resume']; }, /state\.json: the run state file is not valid JSON/, () => out],
+  ['resume with a truncated config.json', () => { out = runWith('config.json', '{"platform": '); return ['train', '--data', data, ...TINY, '--out', out, '--resume']; }, /config\.json: the run settings file is not valid JSON/, () => out],
   // sweep: validated before any point runs
   ['sweep: unknown baseline', () => ['sweep', '--data', data, ...TINY, '--lambdas', '0', '--baselines', 'all:nope', '--out', o()], /--baselines all:nope/, () => out],
   ['sweep: lambdas not numbers', () => ['sweep', '--data', data, ...TINY, '--lambdas', 'a,b', '--out', o()], /--lambdas: expected comma-separated numbers/, () => out],
@@ -161,6 +161,11 @@ describe('bad input: one line, exit 2, nothing left behind', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stderr).toMatch(msg);
     if (guard) expect(listing(guard)).toBe(before); // nothing created, or the run's files as they were
+    // BAD_INPUT_TABLE=file: the case table with what each prints (for the issue's closing note)
+    if (process.env.BAD_INPUT_TABLE) {
+      const shown = lines[0]!.split(root).join('…').replace(/\|/g, '\\|');
+      appendFileSync(process.env.BAD_INPUT_TABLE, `| ${_name} | \`hetsplit ${args[0]} …\` | ${shown} |\n`);
+    }
   });
 });
 
