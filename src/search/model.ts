@@ -570,11 +570,13 @@ export class SearchModel {
       const w = this.params.get(`${l.name}.w`), b = this.params.get(`${l.name}.b`);
       if (info.split) {
         const conv = this.platform.cus[info.split.conv]!, dw = this.platform.cus[info.split.dw]!;
+        // Cloned: a float CU's "quantized" weights are the variables themselves, and the
+        // caller disposes what it gets.
         return {
-          w: this.quantizeWeights(dw, l.name, w), b: this.bias(dw, b),
+          w: tf.clone(this.quantizeWeights(dw, l.name, w)), b: tf.clone(this.bias(dw, b)),
           conv: {
-            w: this.quantizeWeights(conv, `${l.name}.conv`, this.params.get(`${l.name}.conv.w`)),
-            b: this.bias(conv, this.params.get(`${l.name}.conv.b`)), mask: this.splitMask(k),
+            w: tf.clone(this.quantizeWeights(conv, `${l.name}.conv`, this.params.get(`${l.name}.conv.w`))),
+            b: tf.clone(this.bias(conv, this.params.get(`${l.name}.conv.b`))), mask: this.splitMask(k),
           },
         };
       }

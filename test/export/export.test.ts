@@ -6,7 +6,8 @@ import { initEngine } from '../../src/backend/engine.js';
 import { locateCifar } from '../../src/data/locate.js';
 import { epochBatches } from '../../src/data/pipeline.js';
 import { loadRun } from '../../src/export/load.js';
-import { loadExportedGraphModel } from '../../src/export/tfjs.js';
+import { exportJson } from '../../src/export/json.js';
+import { exportTfjs, loadExportedGraphModel } from '../../src/export/tfjs.js';
 import { countCorrect } from '../../src/train/loss.js';
 import { cli } from '../helpers/cli.js';
 import { tmpDir, writeCifar10Dir } from '../helpers/fake_cifar.js';
@@ -121,4 +122,24 @@ describe('CUs with different input formats (diana-riscv: 7-bit digital/analog, 8
     for (const l of j.layers) for (const p of l.parts) expect(p.inputQuantizer === null || p.inputQuantizer.bits === (p.cu === 'riscv' ? 8 : 7)).toBe(true);
     run.model.dispose(); gm.dispose();
   }, 120_000);
+});
+
+describe('Darkside (float CUs, conv-vs-depthwise layers)', () => {
+  it('exporting leaves the run usable (a float CU\'s weights are the variables themselves) and the graph model reproduces it', async () => {
+    const dir = path.join(tmpDir(), 'dk');
+    const r = await cli('train', '--platform', 'darkside', '--model', 'tinycnn', '--data', dataRoot, '--batch', '32', '--val-size', '80',
+      '--epochs-warmup', '1', '--epochs-search', '1', '--epochs-finetune', '0', '--out', dir);
+    expect(r.code, r.stderr).toBe(0);
+    const run = await loadRun(dir);
+    const out = path.join(tmpDir(), 'tfjs-dk');
+    await exportTfjs(run, out);
+    await exportJson(run, path.join(out, 'mapped-network.json'));
+    const gm = await loadExportedGraphModel(out);
+    const x = tf.randomUniform([4, 32, 32, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const ours = tf.tidy(() => run.model.forward(x, 1).logits); // would throw on a disposed variable
+    const theirs = gm.execute(x) as tf.Tensor;
+    expect(tf.max(tf.abs(tf.sub(ours, theirs))).dataSync()[0]!).toBeLessThan(1e-4);
+    tf.dispose([x, ours, theirs]);
+    run.model.dispose(); gm.dispose();
+  }, 60_000);
 });
