@@ -10,7 +10,7 @@ import { normNonNegative } from '../data/pipeline.js';
 import { MODEL_FILE, readSpec } from '../models/resolve.js';
 import { buildModel } from '../models/zoo.js';
 import { SearchModel, type Assignment } from '../search/model.js';
-import { assignAll, loadTensors } from '../train/checkpoint.js';
+import { assignAll, loadTensors } from '../models/checkpoint.js';
 import type { Metrics, RunConfig } from '../train/run.js';
 import { UserError } from '../util/errors.js';
 

@@ -18,7 +18,7 @@ import type { Assignment, SearchModel } from '../search/model.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import type { Adam } from './adam.js';
-import { assignAll, loadTensors, saveTensors } from './checkpoint.js';
+import { assignAll, loadTensors, saveTensors } from '../models/checkpoint.js';
 import type { EpochRecord, RunConfig, RunState } from './config.js';
 import { countCorrect } from './loss.js';
 import type { Sgd } from './sgd.js';

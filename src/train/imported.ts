@@ -13,7 +13,7 @@ import { initParams, type ParamStore } from '../models/params.js';
 import { MODEL_FILE } from '../models/resolve.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
-import { saveTensors } from './checkpoint.js';
+import { saveTensors } from '../models/checkpoint.js';
 import { WARMUP_METRICS } from './run.js';
 
 /** The float parameters of an imported network, as our ParamStore (shapes checked). */

@@ -11,7 +11,7 @@ import { initParams } from '../../src/models/params.js';
 import { geometry } from '../../src/models/spec.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { SearchModel } from '../../src/search/model.js';
-import { assignAll, loadTensors } from '../../src/train/checkpoint.js';
+import { assignAll, loadTensors } from '../../src/models/checkpoint.js';
 import { evaluate } from '../../src/train/float.js';
 import { Run, type EpochRecord } from '../../src/train/run.js';
 import { resolveConfig } from '../../src/cli/train.js';
@@ -241,7 +241,7 @@ describe('conv-vs-depthwise search (Darkside, tiny model)', () => {
 describe('BatchNorm recalibration before folding', () => {
   it('sets conv1\'s running statistics to the population statistics of the training images', async () => {
     const { trainValSplit, epochBatches } = await import('../../src/data/pipeline.js');
-    const { loadTensors } = await import('../../src/train/checkpoint.js');
+    const { loadTensors } = await import('../../src/models/checkpoint.js');
     const dir = path.join(tmpDir(), 'warm');
     const r = await cli('train', '--platform', 'diana', '--model', 'tinycnn', '--data', dataRoot, '--batch', '32', '--val-size', '80',
       '--epochs-warmup', '1', '--warmup-only', '--out', dir);

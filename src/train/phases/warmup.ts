@@ -13,7 +13,7 @@ import { initParams, type ParamStore } from '../../models/params.js';
 import { Rng } from '../../models/rng.js';
 import { copyFileAtomic, writeJsonAtomic } from '../../util/atomic.js';
 import { UserError } from '../../util/errors.js';
-import { assignAll, loadTensors, saveTensors } from '../checkpoint.js';
+import { assignAll, loadTensors, saveTensors } from '../../models/checkpoint.js';
 import type { RunConfig } from '../config.js';
 import { allParams, prefixed, type RunContext } from '../context.js';
 import { cosineLr, evaluate } from '../float.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/backend/engine.js';
-import { loadTensors, saveTensors } from '../../src/train/checkpoint.js';
+import { loadTensors, saveTensors } from '../../src/models/checkpoint.js';
 import { tmpDir } from '../helpers/fake_cifar.js';
 
 beforeAll(async () => { await initEngine('cpu'); });
