@@ -7,12 +7,22 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core instance the WASM backend uses; tfjs-core alone ships no gradients.
 import '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { loadNative } from './native/addon.js';
+import { registerNativeKernels, unregisterNativeKernels } from './native/register.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
 import { defaultThreads, registerThreadedWasm, WASM_PRIORITY } from './wasm/threaded.js';
 
 export const ENGINES = ['auto', 'node', 'wasm', 'cpu'] as const;
 export type EngineChoice = (typeof ENGINES)[number];
 export type EngineName = Exclude<EngineChoice, 'auto'>;
+
+/**
+ * The convolution kernels on the WASM engine: `native` (our C++ addon, native/), `tfjs`
+ * (TF.js's XNNPACK kernels and our compositions of them, src/backend/wasm/). `auto` takes
+ * native where it loaded (measured faster on every convolution, experiments/bench).
+ */
+export const KERNEL_SETS = ['auto', 'native', 'tfjs'] as const;
+export type KernelChoice = (typeof KERNEL_SETS)[number];
 
 export interface EngineInfo {
   engine: EngineName;
@@ -22,6 +32,8 @@ export interface EngineInfo {
   tfjsVersion: string;
   /** Why a preferred engine was not used (auto mode), for the log. */
   fallbacks: string[];
+  /** The convolution kernels in use: 'native avx512' (its instruction set), 'tfjs'. */
+  kernels: string;
 }
 
 let current: EngineInfo | null = null;
@@ -82,13 +94,45 @@ async function startWasm(threads: number, fallbacks: string[]): Promise<boolean>
   return tf.setBackend('wasm');
 }
 
+/**
+ * Puts the chosen convolution kernels in place on a started WASM engine; returns their
+ * name. `auto` falls back to tfjs's, recording why in `fallbacks`; a forced `native` that
+ * cannot load is an EngineError.
+ */
+function applyKernels(kernels: KernelChoice, threads: number, fallbacks: string[]): string {
+  if (kernels === 'tfjs') {
+    unregisterNativeKernels();
+    return 'tfjs';
+  }
+  const { addon, reason } = loadNative();
+  if (!addon) {
+    if (kernels === 'native') throw new EngineError(`--kernels native: ${reason}`);
+    fallbacks.push(reason!);
+    unregisterNativeKernels();
+    return 'tfjs';
+  }
+  const isa = process.env.HETSPLIT_NATIVE_ISA;
+  let config;
+  try {
+    config = addon.configure({ threads, ...(isa ? { isa } : {}) });
+  } catch (e) {
+    throw new EngineError(`HETSPLIT_NATIVE_ISA=${isa}: ${(e as Error).message.replace(/^hetsplit native: /, '')}`);
+  }
+  registerNativeKernels(addon);
+  return `native ${config.isa}`;
+}
+
 /** Selects and initialises the engine. Idempotent for the same choice. */
-export async function initEngine(choice: EngineChoice = 'auto', threads?: number): Promise<EngineInfo> {
+export async function initEngine(choice: EngineChoice = 'auto', threads?: number,
+  kernels: KernelChoice = 'auto'): Promise<EngineInfo> {
   // PROD silences TF.js's console banners (e.g. the CPU backend's 'install tfjs-node' notice).
   tf.env().set('PROD', true);
   if (current && (choice === 'auto' || choice === current.engine)) {
     // Another backend may have been activated meanwhile (tests compare against 'cpu').
     if (tf.getBackend() !== current.backend) await tf.setBackend(current.backend);
+    if (current.engine === 'wasm' && kernels !== 'auto' && !current.kernels.startsWith(kernels)) {
+      current = { ...current, kernels: applyKernels(kernels, current.threads, current.fallbacks) };
+    }
     return current;
   }
   const fallbacks: string[] = [];
@@ -109,11 +153,16 @@ export async function initEngine(choice: EngineChoice = 'auto', threads?: number
       (engine === 'wasm' ? await setWasmBackend(wasmThreads, fallbacks) : await tf.setBackend(backend));
     if (started) {
       await tf.ready();
+      const nThreads = engine === 'wasm' ? getThreadsCount() : engine === 'cpu' ? 1 : -1;
+      if (engine !== 'wasm' && kernels === 'native') {
+        throw new EngineError(`--kernels native needs the wasm engine (this is '${engine}')`);
+      }
       current = {
         engine, backend, fallbacks,
-        threads: engine === 'wasm' ? getThreadsCount() : engine === 'cpu' ? 1 : -1,
+        threads: nThreads,
         simd: engine === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : null,
         tfjsVersion: tf.version_core,
+        kernels: engine === 'wasm' ? applyKernels(kernels, nThreads, fallbacks) : engine === 'node' ? 'libtensorflow' : 'tfjs',
       };
       if (engine === 'cpu') {
         process.stderr.write('WARNING: running on the pure-JS CPU engine: training will be ~100x slower than on wasm.\n');
@@ -131,6 +180,7 @@ export function engineInfo(): EngineInfo {
 }
 
 export function describeEngine(info: EngineInfo = engineInfo()): string {
-  const extra = info.engine === 'wasm' ? `, ${info.threads} thread(s), simd ${info.simd ? 'on' : 'off'}` : '';
+  const extra = info.engine === 'wasm'
+    ? `, ${info.threads} thread(s), simd ${info.simd ? 'on' : 'off'}, kernels ${info.kernels}` : '';
   return `engine: ${info.engine} (tfjs ${info.tfjsVersion}${extra})`;
 }

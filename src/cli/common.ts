@@ -1,14 +1,19 @@
 /** What every command shares: the engine flag, engine start-up and its first log line. */
 import type { Argv } from 'yargs';
 import { UserError } from '../util/errors.js';
-import { describeEngine, ENGINES, initEngine, type EngineChoice, type EngineInfo } from '../backend/engine.js';
+import {
+  describeEngine, ENGINES, initEngine, KERNEL_SETS, type EngineChoice, type EngineInfo, type KernelChoice,
+} from '../backend/engine.js';
 
-export interface GlobalArgs { engine: EngineChoice; threads?: number }
+export interface GlobalArgs { engine: EngineChoice; threads?: number; kernels?: KernelChoice }
 
 export function withGlobals<T>(y: Argv<T>): Argv<T & GlobalArgs> {
   return y.option('engine', {
     choices: ENGINES, default: 'auto' as EngineChoice,
     describe: 'compute engine: tfjs-node > wasm > cpu when auto',
+  }).option('kernels', {
+    choices: KERNEL_SETS, default: 'auto' as KernelChoice,
+    describe: 'convolution kernels on the wasm engine: native (C++ addon, per-CPU SIMD) > tfjs (XNNPACK) when auto',
   }).option('threads', {
     type: 'number',
     describe: 'WASM engine threads (default: HETSPLIT_THREADS, else every core; at most 8)',
@@ -47,7 +52,7 @@ export function newInvocation(): void { announced = ''; }
  * command that runs others in-process, such as demo or sweep, does not repeat it).
  */
 export async function startEngine(args: GlobalArgs, log: (line: string) => void = (l) => console.log(l)): Promise<EngineInfo> {
-  const info = await initEngine(args.engine, args.threads);
+  const info = await initEngine(args.engine, args.threads, args.kernels);
   const line = describeEngine(info);
   if (line !== announced) {
     log(line);

@@ -223,7 +223,7 @@ export async function train(args: TrainArgs, engine?: EngineInfo): Promise<void>
     const safe = (v: string) => v.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/\.{2,}/g, '-').replace(/-{2,}/g, '-').replace(/^[.-]+/, '') || 'x';
     const dir = path.resolve(args.out ?? path.join('runs', safe(`${spec.name}-${platform.name}-${target}-${cfg.budget ? `b${args.budget ?? args.budgetLatencyMs ?? args.budgetEnergyMj}` : `l${args.lambda}`}`)));
     const run = new Run(dir, cfg, spec, platform, data, { log: (l) => console.log(l), progress: showProgress() }, {
-      engine: info.engine, threads: info.threads, versions: { hetsplit: version(), tfjs: tf.version_core, node: process.version },
+      engine: info.engine, threads: info.threads, kernels: info.kernels, versions: { hetsplit: version(), tfjs: tf.version_core, node: process.version },
       platformFile: platform.source, data: data.source,
     });
     const r = await run.start(args.resume);

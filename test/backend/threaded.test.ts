@@ -43,7 +43,7 @@ describe('threaded WASM engine', () => {
     const r = spawnSync(process.execPath, [MAIN, 'engine', '--engine', 'wasm', '--threads', '2'], { encoding: 'utf8', timeout: 60_000 });
     expect(r.signal).toBeNull();
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/engine: wasm \(tfjs [\d.]+, 2 thread\(s\), simd on\)/);
+    expect(r.stdout).toMatch(/engine: wasm \(tfjs [\d.]+, 2 thread\(s\), simd on, kernels (native [a-z0-9]+|tfjs)\)/);
   });
 
   it('a bad thread count is a one-line usage error', () => {
