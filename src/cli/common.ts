@@ -34,7 +34,9 @@ export function withGlobals<T>(y: Argv<T>): Argv<T & GlobalArgs> {
 export function lastFlagWins<T>(y: Argv<T>): Argv<T> {
   return y.middleware((argv) => {
     // getOptions() is public yargs API (the current command's options) but not in @types/yargs.
-    const arrays = new Set((y as unknown as { getOptions(): { array: string[] } }).getOptions().array);
+    const declared = (y as unknown as { getOptions(): { array: string[] } }).getOptions().array;
+    // yargs lists an array option by its declared (kebab-case) name; argv also has its camelCase alias.
+    const arrays = new Set([...declared, ...declared.map((k) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()))]);
     const a = argv as Record<string, unknown>;
     for (const k of Object.keys(a)) {
       const v = a[k];

@@ -2,19 +2,33 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadNative } from '../../src/backend/native/addon.js';
+import { findTorchPython } from '../../src/train/torch_anchor.js';
 import { cli } from '../helpers/cli.js';
 import { tmpDir } from '../helpers/fake_cifar.js';
 
 describe('hetsplit bench', () => {
-  it('times a float and a search case and writes bench.json', async () => {
+  it('times a float and a search case per kernel set, with the PyTorch anchor where torch exists, and writes bench.json', async () => {
     const out = path.join(tmpDir(), 'bench.json');
     const r = await cli('bench', '--cases', 'float-tinycnn', 'diana-search-tinycnn', '--batch', '4', '--warmup', '1', '--steps', '3', '--out', out);
     expect(r.stderr).not.toContain('hetsplit:');
     expect(r.code).toBe(0);
     const j = JSON.parse(readFileSync(out, 'utf8'));
     expect(j.engine).toBe('wasm');
-    expect(j.cases.map((c: { name: string }) => c.name)).toEqual(['float-tinycnn', 'diana-search-tinycnn']);
-    for (const c of j.cases) {
+    const { addon } = loadNative();
+    const kernels = j.runs.map((x: { kernels: string }) => x.kernels);
+    expect(kernels).toEqual(addon ? [expect.stringMatching(/^native (avx512|avx2|baseline)$/), 'tfjs'] : ['tfjs']);
+    if (!addon) expect(r.stdout).toMatch(/kernels native: skipped \(--kernels native: native kernels not built/);
+    if (findTorchPython()) {
+      expect(j.torch.imgPerSec).toBeGreaterThan(0);
+      expect(r.stdout).toMatch(/PyTorch .* float-resnet20 train [\d.]+ img\/s/);
+    } else {
+      expect(j.torch).toBeNull();
+      expect(r.stdout).toMatch(/PyTorch anchor: skipped \(no Python with torch/);
+    }
+    const cases = j.runs.flatMap((x: { cases: unknown[] }) => x.cases);
+    for (const run of j.runs) expect(run.cases.map((c: { name: string }) => c.name)).toEqual(['float-tinycnn', 'diana-search-tinycnn']);
+    for (const c of cases) {
       expect(c.trainStepMs).toHaveLength(3);
       // img/s is the batch over the median step time
       const sorted = [...c.trainStepMs].sort((a: number, b: number) => a - b);
