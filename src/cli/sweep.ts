@@ -32,7 +32,7 @@ function numbers(flag: string, s: string): number[] {
 
 /** The train flags a sweep passes on (everything but the sweep's own and per-point ones). */
 const OWN = new Set(['lambdas', 'budgets', 'budget', 'budgetLatencyMs', 'budgetEnergyMj', 'seeds', 'baselines', 'randomOf', 'jobs', 'shard', 'emit', 'shards', 'image', 'volumeClaim', 'dataClaim', 'cpus',
-  'out', 'platform', 'model', 'target', 'lambda', 'seed', 'resume', 'fromWarmup', 'engine', 'threads', 'warmupOnly', 'mapping', '_', '$0']);
+  'out', 'platform', 'model', 'target', 'lambda', 'seed', 'resume', 'fromWarmup', 'engine', 'threads', 'kernels', 'warmupOnly', 'mapping', '_', '$0']);
 
 export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
   command: 'sweep',
@@ -117,7 +117,7 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     // Worker processes share the engine's threads (1 on engines without a WASM pool).
     const workerThreads = Math.max(1, Math.floor(info.threads / args.jobs));
     await runSweep(dir, spec, {
-      workerArgs: ['--engine', args.engine, '--threads', String(workerThreads)],
+      workerArgs: ['--engine', args.engine, '--threads', String(workerThreads), '--kernels', args.kernels ?? 'auto'],
       jobs: args.jobs, shard: [Number(m[1]), Number(m[2])], log: (l) => console.log(l),
       trainInProcess: async (argv) => {
         const parsed = await lastFlagWins(trainCommandOptions(yargs(argv))

@@ -79,6 +79,9 @@ describe('sweep, shards, pareto, select (tiny model, generated data)', () => {
     expect(b.out).toMatch(/waiting for the warm-up|already|point/);
     const points = readdirSync(path.join(dir, 'points'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
     expect(points).toEqual(['all-analog-s42', 'all-digital-s42', 'l0-s42', 'l4-s42']);
+    // engine flags are not train settings (a sweep resumes on any engine / kernel set)
+    const saved = JSON.parse(readFileSync(path.join(dir, 'sweep.json'), 'utf8'));
+    for (const k of ['engine', 'threads', 'kernels']) expect(saved.train).not.toHaveProperty(k);
     // every point reused the one warm-up
     for (const p of points) expect(readFileSync(path.join(dir, 'points', `${p}`, 'config.json'), 'utf8')).toContain(path.join(dir, 'warmup'));
 
