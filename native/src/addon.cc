@@ -218,6 +218,110 @@ napi_value Depthwise(napi_env env, napi_callback_info info) { return call(env, i
 napi_value DepthwiseBackpropInput(napi_env env, napi_callback_info info) { return call(env, info, kDwBin); }
 napi_value DepthwiseBackpropFilter(napi_env env, napi_callback_info info) { return call(env, info, kDwWgrad); }
 
+
+// ---------------------------------------------------------------------------------------
+// Per-channel kernels. Arguments are checked against each other (C from gamma / stats).
+bool getArgs(napi_env env, napi_callback_info info, size_t n, napi_value* argv) {
+  size_t argc = n;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != n) return throwType(env, "hetsplit native: expected " + std::to_string(n) + " arguments");
+  return true;
+}
+
+bool getLength(napi_env env, napi_value v, const char* name, size_t* len, float** data) {
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  napi_typedarray_type type;
+  void* d = nullptr;
+  if (is) napi_get_typedarray_info(env, v, &type, len, &d, nullptr, nullptr);
+  if (!is || type != napi_float32_array) return throwType(env, std::string("hetsplit native: ") + name + " must be a Float32Array");
+  *data = static_cast<float*>(d);
+  return true;
+}
+
+bool getNumber(napi_env env, napi_value v, const char* name, double* out) {
+  if (napi_get_value_double(env, v, out) != napi_ok) return throwType(env, std::string("hetsplit native: ") + name + " must be a number");
+  return true;
+}
+
+// batchNormForward(x, gamma, beta, y, stats, eps)
+napi_value BatchNormForward(napi_env env, napi_callback_info info) {
+  napi_value a[6];
+  if (!getArgs(env, info, 6, a)) return nullptr;
+  size_t nx, c, nb, ny, ns;
+  float *x, *g, *b, *y, *st;
+  double eps;
+  if (!getLength(env, a[0], "x", &nx, &x) || !getLength(env, a[1], "gamma", &c, &g) || !getLength(env, a[2], "beta", &nb, &b) ||
+      !getLength(env, a[3], "y", &ny, &y) || !getLength(env, a[4], "stats", &ns, &st) || !getNumber(env, a[5], "eps", &eps))
+    return nullptr;
+  if (c == 0 || nx % c != 0 || nb != c || ny != nx || ns != 3 * c) {
+    throwType(env, "hetsplit native: batchNormForward: sizes disagree (x rows x C, gamma/beta C, y as x, stats 3C)");
+    return nullptr;
+  }
+  if (!active->batchNormForward(x, g, b, (long)(nx / c), (int)c, (float)eps, y, st, *pool)) {
+    napi_throw_error(env, nullptr, "hetsplit native: out of memory for kernel scratch");
+  }
+  return nullptr;
+}
+
+// batchNormBackward(dy, x, gamma, stats, dx, grads)
+napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
+  napi_value a[6];
+  if (!getArgs(env, info, 6, a)) return nullptr;
+  size_t nd, nx, c, ns, ndx, ng;
+  float *dy, *x, *g, *st, *dx, *gr;
+  if (!getLength(env, a[0], "dy", &nd, &dy) || !getLength(env, a[1], "x", &nx, &x) || !getLength(env, a[2], "gamma", &c, &g) ||
+      !getLength(env, a[3], "stats", &ns, &st) || !getLength(env, a[4], "dx", &ndx, &dx) || !getLength(env, a[5], "grads", &ng, &gr))
+    return nullptr;
+  if (c == 0 || nx % c != 0 || nd != nx || ndx != nx || ns != 3 * c || ng != 2 * c) {
+    throwType(env, "hetsplit native: batchNormBackward: sizes disagree (dy, x, dx rows x C; gamma C; stats 3C; grads 2C)");
+    return nullptr;
+  }
+  if (!active->batchNormBackward(dy, x, g, st, (long)(nx / c), (int)c, dx, gr, *pool)) {
+    napi_throw_error(env, nullptr, "hetsplit native: out of memory for kernel scratch");
+  }
+  return nullptr;
+}
+
+// pactForward(x, y, s, a)
+napi_value PactForward(napi_env env, napi_callback_info info) {
+  napi_value a[4];
+  if (!getArgs(env, info, 4, a)) return nullptr;
+  size_t nx, ny;
+  float *x, *y;
+  double sc, clip;
+  if (!getLength(env, a[0], "x", &nx, &x) || !getLength(env, a[1], "y", &ny, &y) || !getNumber(env, a[2], "s", &sc) ||
+      !getNumber(env, a[3], "a", &clip))
+    return nullptr;
+  if (nx != ny) {
+    throwType(env, "hetsplit native: pactForward: x and y differ in size");
+    return nullptr;
+  }
+  active->pactForward(x, (long)nx, (float)sc, (float)clip, y, *pool);
+  return nullptr;
+}
+
+// pactBackward(dy, x, dx, a) -> dclip
+napi_value PactBackward(napi_env env, napi_callback_info info) {
+  napi_value a[4];
+  if (!getArgs(env, info, 4, a)) return nullptr;
+  size_t nd, nx, ndx;
+  float *dy, *x, *dx;
+  double clip;
+  if (!getLength(env, a[0], "dy", &nd, &dy) || !getLength(env, a[1], "x", &nx, &x) || !getLength(env, a[2], "dx", &ndx, &dx) ||
+      !getNumber(env, a[3], "a", &clip))
+    return nullptr;
+  if (nd != nx || ndx != nx) {
+    throwType(env, "hetsplit native: pactBackward: dy, x and dx differ in size");
+    return nullptr;
+  }
+  float dclip = 0;
+  active->pactBackward(dy, x, (long)nx, (float)clip, dx, &dclip, *pool);
+  napi_value out;
+  napi_create_double(env, dclip, &out);
+  return out;
+}
+
 // configure({threads?, isa?}) → {isa, threads, isas}
 napi_value Configure(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -296,6 +400,10 @@ NAPI_MODULE_INIT() {
       {"depthwise", nullptr, Depthwise, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"depthwiseBackpropInput", nullptr, DepthwiseBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"depthwiseBackpropFilter", nullptr, DepthwiseBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormForward", nullptr, BatchNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pactForward", nullptr, PactForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pactBackward", nullptr, PactBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

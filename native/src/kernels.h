@@ -42,6 +42,15 @@ struct KernelSet {
   bool (*depthwise)(const ConvGeom&, const float* x, const float* w, float* y, Parallel&);
   bool (*depthwiseBackpropInput)(const ConvGeom&, const float* dy, const float* w, float* dx, Parallel&);
   bool (*depthwiseBackpropFilter)(const ConvGeom&, const float* x, const float* dy, float* dw, Parallel&);
+  // Training BatchNorm over [rows][C]; stats [3][C] = mean, biased variance, 1/sqrt(var+eps).
+  bool (*batchNormForward)(const float* x, const float* gamma, const float* beta, long rows, int C, float eps,
+                           float* y, float* stats, Parallel&);
+  // grads [2][C] = dgamma, dbeta.
+  bool (*batchNormBackward)(const float* dy, const float* x, const float* gamma, const float* stats, long rows, int C,
+                            float* dx, float* grads, Parallel&);
+  // PACT: y = floor(s·clamp(x, 0, a))/s; its gradient dx (= dy inside (0, a)) and dclip (Σ dy above a).
+  bool (*pactForward)(const float* x, long n, float s, float a, float* y, Parallel&);
+  bool (*pactBackward)(const float* dy, const float* x, long n, float a, float* dx, float* dclip, Parallel&);
 };
 
 // Defined by each ISA translation unit; null where the unit was not compiled for this

@@ -676,9 +676,224 @@ static bool depthwiseBackpropFilter(const ConvGeom& g, const float* x, const flo
   return ok;
 }
 
+// ---------------------------------------------------------------------------------------
+// Per-channel kernels over NHWC activations viewed as [rows][C]: training BatchNorm and the
+// PACT quantizer. Sums use kRowParts fixed row chunks added in order (deterministic, as
+// the filter gradients). Elementwise loops are plain C for the auto-vectoriser.
+static const int kRowParts = 16;
+
+struct RowCtx {
+  const float* x;
+  const float* dy;
+  const float* a;   // per-channel multiplier (BN) or unused
+  const float* b;   // per-channel offset (BN) or unused
+  const float* c;   // per-channel second multiplier (BN backward) or unused
+  float* y;
+  float* partial;   // [kRowParts][2][C]
+  long rows;
+  int C;
+  int pass;
+  float s, clip;    // PACT
+};
+
+static inline long rowStart(long rows, int p) { return rows * p / kRowParts; }
+
+// pass 0: Σx; 1: Σ(x−a)²; 2: y = x·a + b;
+// pass 3: Σdy, Σdy·(x−b)·a   (a = 1/σ, b = μ);  4: dx = c·dy + (x−b)·a·partial0 + partial1
+static void rowTask(void* vctx, int p, int /*thread*/) {
+  RowCtx& R = *(RowCtx*)vctx;
+  const int C = R.C;
+  const long r0 = rowStart(R.rows, p), r1 = rowStart(R.rows, p + 1);
+  float* s0 = R.partial + (long)p * 2 * C;
+  float* s1 = s0 + C;
+  if (R.pass == 0 || R.pass == 1 || R.pass == 3) {
+    for (int c = 0; c < C; c++) { s0[c] = 0; s1[c] = 0; }
+  }
+  for (long r = r0; r < r1; r++) {
+    const float* xr = R.x + r * C;
+    switch (R.pass) {
+      case 0:
+        for (int c = 0; c < C; c++) s0[c] += xr[c];
+        break;
+      case 1:
+        for (int c = 0; c < C; c++) { float d = xr[c] - R.a[c]; s0[c] += d * d; }
+        break;
+      case 2: {
+        float* yr = R.y + r * C;
+        for (int c = 0; c < C; c++) yr[c] = xr[c] * R.a[c] + R.b[c];
+        break;
+      }
+      case 3: {
+        const float* dr = R.dy + r * C;
+        for (int c = 0; c < C; c++) { s0[c] += dr[c]; s1[c] += dr[c] * (xr[c] - R.b[c]) * R.a[c]; }
+        break;
+      }
+      default: {
+        const float* dr = R.dy + r * C;
+        float* yr = R.y + r * C;
+        // R.partial holds the per-channel coefficients here: k1 = −s·dγ/N, k0 = −s·dβ/N.
+        const float* k0 = R.partial;
+        const float* k1 = R.partial + C;
+        for (int c = 0; c < C; c++) yr[c] = R.c[c] * dr[c] + (xr[c] - R.b[c]) * R.a[c] * k1[c] + k0[c];
+        break;
+      }
+    }
+  }
+}
+
+// Σ over the chunks of partial sums [kRowParts][2][C] into out0, out1 (in chunk order).
+static void sumRowParts(const float* partial, int C, float* out0, float* out1) {
+  for (int c = 0; c < C; c++) { out0[c] = 0; if (out1) out1[c] = 0; }
+  for (int p = 0; p < kRowParts; p++)
+    for (int c = 0; c < C; c++) {
+      out0[c] += partial[(long)p * 2 * C + c];
+      if (out1) out1[c] += partial[(long)p * 2 * C + C + c];
+    }
+}
+
+// y = γ·(x − μ)/sqrt(σ² + eps) + β with the batch's μ, σ² (biased; two passes).
+// stats out: [3][C] = μ, σ², 1/sqrt(σ² + eps).
+static bool batchNormForward(const float* x, const float* gamma, const float* beta, long rows, int C, float eps,
+                             float* y, float* stats, Parallel& par) {
+  float* partial = allocFloats((long)kRowParts * 2 * C);
+  float* coef = allocFloats(2L * C);
+  if (!partial || !coef) { free(partial); free(coef); return false; }
+  float* mean = stats;
+  float* var = stats + C;
+  float* inv = stats + 2 * C;
+  RowCtx R;
+  __builtin_memset(&R, 0, sizeof R);
+  R.x = x; R.y = y; R.partial = partial; R.rows = rows; R.C = C;
+  R.pass = 0;
+  par.run(kRowParts, rowTask, &R);
+  sumRowParts(partial, C, mean, 0);
+  for (int c = 0; c < C; c++) mean[c] /= (float)rows;
+  R.pass = 1; R.a = mean;
+  par.run(kRowParts, rowTask, &R);
+  sumRowParts(partial, C, var, 0);
+  for (int c = 0; c < C; c++) {
+    var[c] /= (float)rows;
+    inv[c] = 1.0f / __builtin_sqrtf(var[c] + eps);
+    coef[c] = gamma[c] * inv[c];
+    coef[C + c] = beta[c] - mean[c] * coef[c];
+  }
+  R.pass = 2; R.a = coef; R.b = coef + C;
+  par.run(kRowParts, rowTask, &R);
+  free(partial); free(coef);
+  return true;
+}
+
+// dβ = Σdy, dγ = Σdy·x̂, dx = s·dy − (s·dγ/N)·x̂ − s·dβ/N with x̂ = (x − μ)/σ, s = γ/σ.
+// grads out: [2][C] = dγ, dβ.
+static bool batchNormBackward(const float* dy, const float* x, const float* gamma, const float* stats, long rows, int C,
+                              float* dx, float* grads, Parallel& par) {
+  float* partial = allocFloats((long)kRowParts * 2 * C);
+  float* coef = allocFloats(3L * C);
+  if (!partial || !coef) { free(partial); free(coef); return false; }
+  const float* mean = stats;
+  const float* inv = stats + 2 * C;
+  float* dgamma = grads;
+  float* dbeta = grads + C;
+  RowCtx R;
+  __builtin_memset(&R, 0, sizeof R);
+  R.x = x; R.dy = dy; R.partial = partial; R.rows = rows; R.C = C;
+  R.pass = 3; R.a = inv; R.b = mean;
+  par.run(kRowParts, rowTask, &R);
+  sumRowParts(partial, C, dbeta, dgamma);
+  float* sc = coef;           // s
+  float* k = coef + C;        // [2][C]: k0 = −s·dβ/N, k1 = −s·dγ/N
+  for (int c = 0; c < C; c++) {
+    sc[c] = gamma[c] * inv[c];
+    k[c] = -sc[c] * dbeta[c] / (float)rows;
+    k[C + c] = -sc[c] * dgamma[c] / (float)rows;
+  }
+  R.pass = 4; R.c = sc; R.y = dx; R.partial = k;
+  par.run(kRowParts, rowTask, &R);
+  free(partial); free(coef);
+  return true;
+}
+
+struct PactCtx {
+  const float* x;
+  const float* dy;
+  float* y;
+  float partial[kRowParts];
+  long n;
+  float s, a;
+};
+
+static void pactTask(void* vctx, int p, int /*thread*/) {
+  PactCtx& P = *(PactCtx*)vctx;
+  const long i0 = P.n * p / kRowParts, i1 = P.n * (p + 1) / kRowParts;
+  const float s = P.s, inv = 1.0f / P.s, a = P.a;
+  // After the clamp v·s is in [0, 2^bits − 1]: truncation is the floor, and it vectorises.
+  typedef int vi __attribute__((vector_size(HS_VLEN * 4)));
+  long i = i0;
+  for (; i + VL <= i1; i += VL) {
+    vf v = vload(P.x + i), zero = vzero(), av = vsplat(a);
+    v = v > zero ? (v < av ? v : av) : zero;
+    vi q = __builtin_convertvector(v * vsplat(s), vi);
+    vstore(P.y + i, __builtin_convertvector(q, vf) * vsplat(inv));
+  }
+  for (; i < i1; i++) {
+    float v = P.x[i];
+    v = v > 0 ? (v < a ? v : a) : 0;
+    P.y[i] = (float)(int)(v * s) * inv;
+  }
+}
+
+static void pactTaskAll(void* vctx, int /*p*/, int thread) {
+  PactCtx& P = *(PactCtx*)vctx;
+  for (int q = 0; q < kRowParts; q++) pactTask(vctx, q, thread);
+  (void)P;
+}
+
+// y = floor(s·clamp(x, 0, a))/s. s is a power of two, so ·s and ·(1/s) are exact.
+static bool pactForward(const float* x, long n, float s, float a, float* y, Parallel& par) {
+  PactCtx P;
+  P.x = x; P.dy = 0; P.y = y; P.n = n; P.s = s; P.a = a;
+  par.run(n >= 65536 ? kRowParts : 1, n >= 65536 ? pactTask : pactTaskAll, &P);
+  return true;
+}
+
+static void pactGradTask(void* vctx, int p, int /*thread*/) {
+  PactCtx& P = *(PactCtx*)vctx;
+  const long i0 = P.n * p / kRowParts, i1 = P.n * (p + 1) / kRowParts;
+  const float a = P.a;
+  vf acc = vzero();
+  long i = i0;
+  for (; i + VL <= i1; i += VL) {
+    vf v = vload(P.x + i), g = vload(P.dy + i);
+    vf zero = vzero(), av = vsplat(a);
+    vf inside = (v > zero) & (v < av) ? g : zero;
+    vstore(P.y + i, inside);
+    acc += v >= av ? g : zero;
+  }
+  float above = 0;
+  for (int l = 0; l < VL; l++) above += acc[l];
+  for (; i < i1; i++) {
+    float v = P.x[i], g = P.dy[i];
+    P.y[i] = (v > 0 && v < a) ? g : 0;
+    if (v >= a) above += g;
+  }
+  P.partial[p] = above;
+}
+
+// dx = dy where 0 < x < a else 0; dclip = Σ dy where x ≥ a.
+static bool pactBackward(const float* dy, const float* x, long n, float a, float* dx, float* dclip, Parallel& par) {
+  PactCtx P;
+  P.x = x; P.dy = dy; P.y = dx; P.n = n; P.s = 1; P.a = a;
+  par.run(kRowParts, pactGradTask, &P);
+  float sum = 0;
+  for (int p = 0; p < kRowParts; p++) sum += P.partial[p];
+  *dclip = sum;
+  return true;
+}
+
 static const KernelSet kSet = {
     HS_ISA_NAME, conv2d, conv2dBackpropInput, conv2dBackpropFilter,
     depthwise, depthwiseBackpropInput, depthwiseBackpropFilter,
+    batchNormForward, batchNormBackward, pactForward, pactBackward,
 };
 
 }  // namespace HS_NS

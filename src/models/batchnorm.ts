@@ -9,6 +9,7 @@
  * Per-channel sums are `channelSum` (channel.ts), not TF.js's transposing reduce.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { BATCH_NORM } from '../util/kernel_names.js';
 import { channelSum } from './channel.js';
 
 export interface BatchStats { mean: tf.Tensor1D; variance: tf.Tensor1D }
@@ -19,6 +20,14 @@ export interface BatchStats { mean: tf.Tensor1D; variance: tf.Tensor1D }
  */
 export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number,
   onStats?: (s: BatchStats) => void): tf.Tensor4D {
+  // A backend with the fused kernel (the native kernels on 'wasm') runs it, with its
+  // registered gradient; the composition below is the reference it is tested against.
+  if (tf.getKernel(BATCH_NORM, tf.getBackend()) != null) {
+    const [y, stats] = tf.engine().runKernel(BATCH_NORM, { x, gamma, beta }, { eps }) as tf.Tensor[];
+    const c = x.shape[3];
+    onStats?.({ mean: tf.slice(stats!, [0], [c]) as tf.Tensor1D, variance: tf.slice(stats!, [c], [c]) as tf.Tensor1D });
+    return y as tf.Tensor4D;
+  }
   const f = tf.customGrad(((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     const x4 = xIn as tf.Tensor4D;
     const n = x4.size / x4.shape[3];

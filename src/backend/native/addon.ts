@@ -25,6 +25,11 @@ export interface NativeAddon {
   depthwise: Call;
   depthwiseBackpropInput: Call;
   depthwiseBackpropFilter: Call;
+  batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, stats: Float32Array, eps: number): void;
+  batchNormBackward(dy: Float32Array, x: Float32Array, gamma: Float32Array, stats: Float32Array, dx: Float32Array, grads: Float32Array): void;
+  pactForward(x: Float32Array, y: Float32Array, scale: number, clip: number): void;
+  /** Returns dclip. */
+  pactBackward(dy: Float32Array, x: Float32Array, dx: Float32Array, clip: number): number;
 }
 
 /** Where the build puts the addon; HETSPLIT_NATIVE_ADDON points elsewhere (another build). */

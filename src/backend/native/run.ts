@@ -7,7 +7,7 @@ import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { Geometry, NativeAddon } from './addon.js';
 
-export type NativeCall = keyof Omit<NativeAddon, 'configure'>;
+export type NativeCall = 'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropFilter' | 'depthwise' | 'depthwiseBackpropInput' | 'depthwiseBackpropFilter';
 
 export function runNative(backend: BackendWasm, addon: NativeAddon, call: NativeCall, a: TensorInfo, b: TensorInfo,
   outShape: number[], geometry: Geometry): TensorInfo {
