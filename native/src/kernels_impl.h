@@ -817,7 +817,7 @@ struct PactCtx {
   const float* x;
   const float* dy;
   float* y;
-  float partial[kRowParts];
+  double partial[kRowParts];
   long n;
   float s, a;
 };
@@ -869,7 +869,7 @@ static void pactGradTask(void* vctx, int p, int /*thread*/) {
     vstore(P.y + i, inside);
     acc += v >= av ? g : zero;
   }
-  float above = 0;
+  double above = 0;
   for (int l = 0; l < VL; l++) above += acc[l];
   for (; i < i1; i++) {
     float v = P.x[i], g = P.dy[i];
@@ -884,9 +884,9 @@ static bool pactBackward(const float* dy, const float* x, long n, float a, float
   PactCtx P;
   P.x = x; P.dy = dy; P.y = dx; P.n = n; P.s = 1; P.a = a;
   par.run(kRowParts, pactGradTask, &P);
-  float sum = 0;
+  double sum = 0;
   for (int p = 0; p < kRowParts; p++) sum += P.partial[p];
-  *dclip = sum;
+  *dclip = (float)sum;
   return true;
 }
 

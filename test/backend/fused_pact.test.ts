@@ -39,7 +39,8 @@ describe('fused PACT kernels (wasm and cpu) vs the composite TF.js ops on cpu', 
         const got = await run(backend, true, bits, clip);
         expect(got.y).toEqual(ref.y);
         expect(got.gx).toEqual(ref.gx);
-        expect(got.ga).toBeCloseTo(ref.ga, 4);
+        // a float32 sum of up to 210 terms: equal to a few ulps (the native kernel sums in another order)
+        expect(Math.abs(got.ga - ref.ga)).toBeLessThanOrEqual(1e-6 * Math.abs(ref.ga) + 1e-6);
       }
       expect(ref.ga).not.toBe(0); // some inputs are above the clip
       expect(ref.gx.some((v) => v === 0) && ref.gx.some((v) => v !== 0)).toBe(true);
