@@ -145,7 +145,7 @@ struct TileScratch {
   float** c;
   float** cb;
   int* taps;
-  int* base;  // per row: two ints
+  int* base;  // per row: image, first row, first column (−1 image: a padding row)
 };
 
 static bool allocScratch(TileScratch& s, int taps, int mr) {
@@ -153,12 +153,22 @@ static bool allocScratch(TileScratch& s, int taps, int mr) {
   s.c = (float**)malloc(sizeof(void*) * (size_t)mr);
   s.cb = (float**)malloc(sizeof(void*) * (size_t)mr);
   s.taps = (int*)malloc(sizeof(int) * (size_t)taps);
-  s.base = (int*)malloc(sizeof(int) * 4 * (size_t)mr);
+  s.base = (int*)malloc(sizeof(int) * 3 * (size_t)mr);
   return s.a && s.c && s.cb && s.taps && s.base;
 }
 
 static void freeScratch(TileScratch& s) {
   free(s.a); free(s.c); free(s.cb); free(s.taps); free(s.base);
+}
+
+// One tile's micro-kernel calls, one per column block of the n output columns: the row
+// pointers s.c shifted to the block, B the block's panel ([taps][kc][NR]).
+static void igemmColumns(const IgemmShape& shape, TileScratch& s, int nt, int kc, const float* bp, int taps, int n) {
+  const int MR = shape.mr, NR = shape.nv * VL;
+  for (int cb = 0; cb < ceilDiv(n, NR); cb++) {
+    for (int i = 0; i < MR; i++) s.cb[i] = s.c[i] ? s.c[i] + cb * NR : 0;
+    shape.fn(nt, s.a, s.taps, kc, bp + (long)cb * taps * kc * NR, s.cb, imin(NR, n - cb * NR));
+  }
 }
 
 // Tasks are runs of consecutive tiles: enough of them to balance threads.
@@ -183,9 +193,8 @@ struct FwdCtx {
 static void fwdTask(void* vctx, int task, int /*thread*/) {
   FwdCtx& C = *(FwdCtx*)vctx;
   const ConvGeom& g = *C.g;
-  const int MR = C.shape.mr, NR = C.shape.nv * VL, T = g.kh * g.kw;
+  const int MR = C.shape.mr, T = g.kh * g.kw;
   const long M = (long)g.b * g.oh * g.ow;
-  const int nb = ceilDiv(g.co, NR);
   TileScratch s;
   if (!allocScratch(s, T, MR)) { C.failed = true; freeScratch(s); return; }
   int t0 = task * C.perTask, t1 = imin(C.tiles, t0 + C.perTask);
@@ -198,12 +207,12 @@ static void fwdTask(void* vctx, int task, int /*thread*/) {
         int r = (int)(m % ((long)g.oh * g.ow));
         int oy = r / g.ow, ox = r % g.ow;
         s.c[i] = C.y + m * g.co;
-        s.base[4 * i] = bi;
-        s.base[4 * i + 1] = oy * g.sh - g.pt;
-        s.base[4 * i + 2] = ox * g.sw - g.pl;
+        s.base[3 * i] = bi;
+        s.base[3 * i + 1] = oy * g.sh - g.pt;
+        s.base[3 * i + 2] = ox * g.sw - g.pl;
       } else {
         s.c[i] = 0;
-        s.base[4 * i] = -1;
+        s.base[3 * i] = -1;
       }
     }
     int nt = 0;
@@ -212,8 +221,8 @@ static void fwdTask(void* vctx, int task, int /*thread*/) {
         const float** row = s.a + (long)nt * MR;
         bool any = false;
         for (int i = 0; i < MR; i++) {
-          int bi = s.base[4 * i];
-          int iy = s.base[4 * i + 1] + ky * g.dh, ix = s.base[4 * i + 2] + kx * g.dw;
+          int bi = s.base[3 * i];
+          int iy = s.base[3 * i + 1] + ky * g.dh, ix = s.base[3 * i + 2] + kx * g.dw;
           if (bi >= 0 && iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) {
             row[i] = C.x + (((long)bi * g.h + iy) * g.w + ix) * g.ci;
             any = true;
@@ -223,10 +232,7 @@ static void fwdTask(void* vctx, int task, int /*thread*/) {
         }
         if (any) s.taps[nt++] = ky * g.kw + kx;
       }
-    for (int cb = 0; cb < nb; cb++) {
-      for (int i = 0; i < MR; i++) s.cb[i] = s.c[i] ? s.c[i] + cb * NR : 0;
-      C.shape.fn(nt, s.a, s.taps, g.ci, C.bp + (long)cb * T * g.ci * NR, s.cb, imin(NR, g.co - cb * NR));
-    }
+    igemmColumns(C.shape, s, nt, g.ci, C.bp, T, g.co);
   }
   freeScratch(s);
 }
@@ -270,8 +276,7 @@ static inline int pmod(int a, int m) { int r = a % m; return r < 0 ? r + m : r; 
 static void binTask(void* vctx, int task, int /*thread*/) {
   BinCtx& C = *(BinCtx*)vctx;
   const ConvGeom& g = *C.g;
-  const int MR = C.shape.mr, NR = C.shape.nv * VL, T = g.kh * g.kw;
-  const int nb = ceilDiv(g.ci, NR);
+  const int MR = C.shape.mr, T = g.kh * g.kw;
   TileScratch s;
   if (!allocScratch(s, T, MR)) { C.failed = true; freeScratch(s); return; }
   int t0 = task * C.perTask, t1 = imin(C.tiles, t0 + C.perTask);
@@ -289,12 +294,12 @@ static void binTask(void* vctx, int task, int /*thread*/) {
         int q = (int)(r % ((long)nu * nv));
         int ih = ph + g.sh * (q / nv), iw = pw + g.sw * (q % nv);
         s.c[i] = C.dx + (((long)bi * g.h + ih) * g.w + iw) * g.ci;
-        s.base[4 * i] = bi;
-        s.base[4 * i + 1] = ih + g.pt;
-        s.base[4 * i + 2] = iw + g.pl;
+        s.base[3 * i] = bi;
+        s.base[3 * i + 1] = ih + g.pt;
+        s.base[3 * i + 2] = iw + g.pl;
       } else {
         s.c[i] = 0;
-        s.base[4 * i] = -1;
+        s.base[3 * i] = -1;
       }
     }
     int nt = 0;
@@ -305,8 +310,8 @@ static void binTask(void* vctx, int task, int /*thread*/) {
         const float** row = s.a + (long)nt * MR;
         bool any = false;
         for (int i = 0; i < MR; i++) {
-          int bi = s.base[4 * i];
-          int ny = s.base[4 * i + 1] - ky * g.dh, nx = s.base[4 * i + 2] - kx * g.dw;
+          int bi = s.base[3 * i];
+          int ny = s.base[3 * i + 1] - ky * g.dh, nx = s.base[3 * i + 2] - kx * g.dw;
           // ny, nx are multiples of the stride here; negative means above/left of dy.
           int oy = ny >= 0 ? ny / g.sh : -1, ox = nx >= 0 ? nx / g.sw : -1;
           if (bi >= 0 && oy >= 0 && oy < g.oh && ox >= 0 && ox < g.ow) {
@@ -319,10 +324,7 @@ static void binTask(void* vctx, int task, int /*thread*/) {
         if (any) s.taps[nt++] = ky * g.kw + kx;
       }
     }
-    for (int cb = 0; cb < nb; cb++) {
-      for (int i = 0; i < MR; i++) s.cb[i] = s.c[i] ? s.c[i] + cb * NR : 0;
-      C.shape.fn(nt, s.a, s.taps, g.co, C.bp + (long)cb * T * g.co * NR, s.cb, imin(NR, g.ci - cb * NR));
-    }
+    igemmColumns(C.shape, s, nt, g.co, C.bp, T, g.ci);
   }
   freeScratch(s);
 }
@@ -429,7 +431,6 @@ struct WgradCtx {
   const float* dy;
   float** partial;  // per chunk [T][ci][co]
   int nparts;
-  bool failed;
 };
 
 static inline int chunkStart(int n, int parts, int p) { return (int)((long)n * p / parts); }
@@ -522,7 +523,7 @@ static bool conv2dBackpropFilter(const ConvGeom& g, const float* x, const float*
   for (int p = 0; p < np; p++) { parts[p] = allocFloats(n); ok = ok && parts[p]; }
   if (ok) {
     WgradCtx C;
-    C.g = &g; C.x = x; C.dy = dy; C.partial = parts; C.nparts = np; C.failed = false;
+    C.g = &g; C.x = x; C.dy = dy; C.partial = parts; C.nparts = np;
     par.run(np, wgradTask, &C);
     reducePartials(parts, np, dw, n, par);
   }
@@ -688,6 +689,8 @@ struct RowCtx {
   const float* a;   // per-channel multiplier (BN) or unused
   const float* b;   // per-channel offset (BN) or unused
   const float* c;   // per-channel second multiplier (BN backward) or unused
+  const float* k0;  // BN backward: −s·dβ/N per channel
+  const float* k1;  // BN backward: −s·dγ/N per channel
   float* y;
   float* partial;   // [kRowParts][2][C]
   long rows;
@@ -699,7 +702,7 @@ struct RowCtx {
 static inline long rowStart(long rows, int p) { return rows * p / kRowParts; }
 
 // pass 0: Σx; 1: Σ(x−a)²; 2: y = x·a + b;
-// pass 3: Σdy, Σdy·(x−b)·a   (a = 1/σ, b = μ);  4: dx = c·dy + (x−b)·a·partial0 + partial1
+// pass 3: Σdy, Σdy·(x−b)·a   (a = 1/σ, b = μ);  4: dx = c·dy + (x−b)·a·k1 + k0
 static void rowTask(void* vctx, int p, int /*thread*/) {
   RowCtx& R = *(RowCtx*)vctx;
   const int C = R.C;
@@ -731,10 +734,7 @@ static void rowTask(void* vctx, int p, int /*thread*/) {
       default: {
         const float* dr = R.dy + r * C;
         float* yr = R.y + r * C;
-        // R.partial holds the per-channel coefficients here: k1 = −s·dγ/N, k0 = −s·dβ/N.
-        const float* k0 = R.partial;
-        const float* k1 = R.partial + C;
-        for (int c = 0; c < C; c++) yr[c] = R.c[c] * dr[c] + (xr[c] - R.b[c]) * R.a[c] * k1[c] + k0[c];
+        for (int c = 0; c < C; c++) yr[c] = R.c[c] * dr[c] + (xr[c] - R.b[c]) * R.a[c] * R.k1[c] + R.k0[c];
         break;
       }
     }
@@ -807,7 +807,7 @@ static bool batchNormBackward(const float* dy, const float* x, const float* gamm
     k[c] = -sc[c] * dbeta[c] / (float)rows;
     k[C + c] = -sc[c] * dgamma[c] / (float)rows;
   }
-  R.pass = 4; R.c = sc; R.y = dx; R.partial = k;
+  R.pass = 4; R.c = sc; R.y = dx; R.k0 = k; R.k1 = k + C;
   par.run(kRowParts, rowTask, &R);
   free(partial); free(coef);
   return true;
@@ -842,17 +842,11 @@ static void pactTask(void* vctx, int p, int /*thread*/) {
   }
 }
 
-static void pactTaskAll(void* vctx, int /*p*/, int thread) {
-  PactCtx& P = *(PactCtx*)vctx;
-  for (int q = 0; q < kRowParts; q++) pactTask(vctx, q, thread);
-  (void)P;
-}
-
 // y = floor(s·clamp(x, 0, a))/s. s is a power of two, so ·s and ·(1/s) are exact.
 static bool pactForward(const float* x, long n, float s, float a, float* y, Parallel& par) {
   PactCtx P;
   P.x = x; P.dy = 0; P.y = y; P.n = n; P.s = s; P.a = a;
-  par.run(n >= 65536 ? kRowParts : 1, n >= 65536 ? pactTask : pactTaskAll, &P);
+  par.run(kRowParts, pactTask, &P);
   return true;
 }
 
