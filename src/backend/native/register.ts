@@ -25,8 +25,6 @@ export const nativeKernels: readonly NativeKernel[] = [
 let replaced: KernelConfig[] | null = null;
 let added: KernelConfig[] = [];
 
-export function nativeKernelsActive(): boolean { return replaced != null; }
-
 /** Idempotent. */
 export function registerNativeKernels(addon: NativeAddon): void {
   if (replaced) return;
