@@ -23,6 +23,7 @@ struct ConvGeom {
   int pt, pl;           // top / left padding (bottom / right follow from oh, ow)
 };
 
+#ifndef HS_FREESTANDING
 // A pool the kernels run tasks on: fn(ctx, task, thread) for every task in [0, n), on
 // `threads()` threads (thread ids in [0, threads())). Returns when all tasks are done.
 class Parallel {
@@ -58,6 +59,7 @@ struct KernelSet {
 const KernelSet* kernelsAvx512();
 const KernelSet* kernelsAvx2();
 const KernelSet* kernelsBase();
+#endif  // HS_FREESTANDING (wasm/src/kernels.cc defines its own Parallel, with the same run/threads)
 
 }  // namespace hetsplit
 

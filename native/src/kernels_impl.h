@@ -4,7 +4,9 @@
 //   HS_VLEN    floats per vector (16, 8, 4)
 //   HS_MAXACC  vector accumulators a micro-kernel may hold (24 of 32 zmm, 12 of 16 ymm/xmm)
 //   HS_NVMAX   most vectors of output columns per micro-kernel
-// It must not include any header: see kernels.h.
+// It must not include any header: see kernels.h. The WebAssembly build (wasm/src/kernels.cc)
+// also includes it, with HS_FREESTANDING: no libc, no static data, its own Parallel, and
+// malloc/aligned_alloc/free from a per-call arena.
 //
 // Convolution forward and input gradient are INDIRECT GEMMs (as XNNPACK's igemm): for a
 // tile of MR output rows, a table of MR pointers per filter tap points at the input rows
@@ -415,9 +417,9 @@ static WgradFn wgradFn(int mr, int nv) {
 
 // The widest ci block ≤ left whose accumulators (mr × nv) fit the register budget.
 static int wgradRows(int left, int nv) {
-  static const int sizes[] = {16, 12, 8, 6, 4, 3, 2, 1};
-  for (int k = 0; k < 8; k++)
-    if (sizes[k] <= left && sizes[k] * nv <= HS_MAXACC) return sizes[k];
+  // 16, 12, 8, 6, 4, 3, 2, 1 (computed, not tabled: the WebAssembly build has no data).
+  for (int m = 16; m > 1; m = m > 8 ? m - 4 : m > 4 ? m - 2 : m - 1)
+    if (m <= left && m * nv <= HS_MAXACC) return m;
   return 1;
 }
 
@@ -859,7 +861,7 @@ static void pactGradTask(void* vctx, int p, int /*thread*/) {
   for (; i + VL <= i1; i += VL) {
     vf v = vload(P.x + i), g = vload(P.dy + i);
     vf zero = vzero(), av = vsplat(a);
-    vf inside = (v > zero) & (v < av) ? g : zero;
+    vf inside = ((v > zero) & (v < av)) ? g : zero;
     vstore(P.y + i, inside);
     acc += v >= av ? g : zero;
   }
@@ -884,11 +886,13 @@ static bool pactBackward(const float* dy, const float* x, long n, float a, float
   return true;
 }
 
+#ifndef HS_FREESTANDING
 static const KernelSet kSet = {
     HS_ISA_NAME, conv2d, conv2dBackpropInput, conv2dBackpropFilter,
     depthwise, depthwiseBackpropInput, depthwiseBackpropFilter,
     batchNormForward, batchNormBackward, pactForward, pactBackward,
 };
+#endif
 
 }  // namespace HS_NS
 }  // namespace hetsplit

@@ -7,10 +7,12 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core instance the WASM backend uses; tfjs-core alone ships no gradients.
 import '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { loadNative } from './native/addon.js';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { loadNative, type NativeAddon } from './native/addon.js';
 import { registerNativeKernels, unregisterNativeKernels } from './native/register.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
-import { defaultThreads, registerThreadedWasm, WASM_PRIORITY } from './wasm/threaded.js';
+import { defaultThreads, registerThreadedWasm, threadedWasmMemory, WASM_PRIORITY } from './wasm/threaded.js';
+import { instantiateWasmKernels } from './wasmkernels/load.js';
 
 export const ENGINES = ['auto', 'node', 'wasm', 'cpu'] as const;
 export type EngineChoice = (typeof ENGINES)[number];
@@ -21,7 +23,7 @@ export type EngineName = Exclude<EngineChoice, 'auto'>;
  * (TF.js's XNNPACK kernels and our compositions of them, src/backend/wasm/). `auto` takes
  * native where it loaded (measured faster on every convolution, experiments/bench).
  */
-export const KERNEL_SETS = ['auto', 'native', 'tfjs'] as const;
+export const KERNEL_SETS = ['auto', 'native', 'wasm', 'tfjs'] as const;
 export type KernelChoice = (typeof KERNEL_SETS)[number];
 
 export interface EngineInfo {
@@ -94,32 +96,58 @@ async function startWasm(threads: number, fallbacks: string[]): Promise<boolean>
   return tf.setBackend('wasm');
 }
 
+let wasmKernels: Promise<{ addon: NativeAddon | null; reason: string | null }> | undefined;
+
+/** hetsplit's own WebAssembly kernels on the running threaded backend (loaded once). */
+export function loadWasmKernels(threads: number): Promise<{ addon: NativeAddon | null; reason: string | null }> {
+  wasmKernels ??= (async () => {
+    const memory = threadedWasmMemory();
+    if (!memory || threads < 2) return { addon: null, reason: 'hetsplit wasm kernels need the threaded WASM engine (2+ threads)' };
+    try {
+      return { addon: await instantiateWasmKernels(tf.backend() as BackendWasm, memory, threads), reason: null };
+    } catch (e) {
+      return { addon: null, reason: `hetsplit wasm kernels unavailable (${(e as Error).message.split('\n')[0]})` };
+    }
+  })();
+  return wasmKernels;
+}
+
 /**
- * Puts the chosen convolution kernels in place on a started WASM engine; returns their
- * name. `auto` falls back to tfjs's, recording why in `fallbacks`; a forced `native` that
- * cannot load is an EngineError.
+ * Puts the chosen kernel set in place on a started WASM engine; returns its name. `auto`
+ * takes the native addon, else hetsplit's WebAssembly kernels, else TF.js's own, recording
+ * why in `fallbacks`; a forced set that cannot load is an EngineError.
  */
-function applyKernels(kernels: KernelChoice, threads: number, fallbacks: string[]): string {
+async function applyKernels(kernels: KernelChoice, threads: number, fallbacks: string[]): Promise<string> {
   if (kernels === 'tfjs') {
     unregisterNativeKernels();
     return 'tfjs';
   }
-  const { addon, reason } = loadNative();
-  if (!addon) {
+  if (kernels === 'native' || kernels === 'auto') {
+    const { addon, reason } = loadNative();
+    if (addon) {
+      const isa = process.env.HETSPLIT_NATIVE_ISA;
+      let config;
+      try {
+        config = addon.configure({ threads, ...(isa ? { isa } : {}) });
+      } catch (e) {
+        throw new EngineError(`HETSPLIT_NATIVE_ISA=${isa}: ${(e as Error).message.replace(/^hetsplit native: /, '')}`);
+      }
+      registerNativeKernels(addon);
+      return `native ${config.isa}`;
+    }
     if (kernels === 'native') throw new EngineError(`--kernels native: ${reason}`);
+    fallbacks.push(reason!);
+  }
+  const { addon, reason } = await loadWasmKernels(threads);
+  if (!addon) {
+    if (kernels === 'wasm') throw new EngineError(`--kernels wasm: ${reason}`);
     fallbacks.push(reason!);
     unregisterNativeKernels();
     return 'tfjs';
   }
-  const isa = process.env.HETSPLIT_NATIVE_ISA;
-  let config;
-  try {
-    config = addon.configure({ threads, ...(isa ? { isa } : {}) });
-  } catch (e) {
-    throw new EngineError(`HETSPLIT_NATIVE_ISA=${isa}: ${(e as Error).message.replace(/^hetsplit native: /, '')}`);
-  }
+  addon.configure({ threads });
   registerNativeKernels(addon);
-  return `native ${config.isa}`;
+  return 'wasm simd128';
 }
 
 /** Selects and initialises the engine. Idempotent for the same choice. */
@@ -131,7 +159,7 @@ export async function initEngine(choice: EngineChoice = 'auto', threads?: number
     // Another backend may have been activated meanwhile (tests compare against 'cpu').
     if (tf.getBackend() !== current.backend) await tf.setBackend(current.backend);
     if (current.engine === 'wasm' && kernels !== 'auto' && !current.kernels.startsWith(kernels)) {
-      current = { ...current, kernels: applyKernels(kernels, current.threads, current.fallbacks) };
+      current = { ...current, kernels: await applyKernels(kernels, current.threads, current.fallbacks) };
     }
     return current;
   }
@@ -162,7 +190,7 @@ export async function initEngine(choice: EngineChoice = 'auto', threads?: number
         threads: nThreads,
         simd: engine === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : null,
         tfjsVersion: tf.version_core,
-        kernels: engine === 'wasm' ? applyKernels(kernels, nThreads, fallbacks) : engine === 'node' ? 'libtensorflow' : 'tfjs',
+        kernels: engine === 'wasm' ? await applyKernels(kernels, nThreads, fallbacks) : engine === 'node' ? 'libtensorflow' : 'tfjs',
       };
       if (engine === 'cpu') {
         process.stderr.write('WARNING: running on the pure-JS CPU engine: training will be ~100x slower than on wasm.\n');

@@ -1,13 +1,14 @@
 /**
- * Every convolution kernel of every kernel set (TF.js/XNNPACK compositions, and the native
- * addon on each instruction set this CPU has) against TF.js's CPU backend, on the shared
+ * Every convolution kernel of every kernel set (TF.js/XNNPACK compositions, hetsplit's own
+ * WebAssembly module, and the native addon on each instruction set this CPU has) against TF.js's CPU backend, on the shared
  * shape cases: stride 1/2/3, same/valid/explicit padding, odd sizes, batch 1, one channel,
  * 1x1/3x3/5x5, plus channel counts that exercise the native micro-kernels' full and
  * partial register blocks.
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { initEngine } from '../../src/backend/engine.js';
+import { initEngine, loadWasmKernels } from '../../src/backend/engine.js';
+import { registerNativeKernels } from '../../src/backend/native/register.js';
 import { loadNative } from '../../src/backend/native/addon.js';
 import { compareWithCpu, linearAdjointReference, relError, runKernelOn } from '../helpers/backends.js';
 import { conv2dCases, outShape, type Case } from '../helpers/conv_cases.js';
@@ -33,8 +34,24 @@ it('the native addon is built and loads wherever a C++ compiler exists', () => {
   expect(isas).toContain('baseline');
 });
 
+it('hetsplit\'s own WebAssembly kernels load on the threaded engine', async () => {
+  const info = await initEngine('wasm', undefined, 'wasm');
+  expect(info.threads).toBeGreaterThan(1);
+  expect(info.kernels).toBe('wasm simd128');
+});
+
 const sets: { name: string; use: () => Promise<void> }[] = [
   { name: 'tfjs', use: async () => { await initEngine('wasm', undefined, 'tfjs'); } },
+  { name: 'wasm simd128', use: async () => { await initEngine('wasm', undefined, 'wasm'); } },
+  {
+    // Every kernel of the module, also those the engine leaves to TF.js (WASM_TAKES).
+    name: 'wasm simd128, every kernel',
+    use: async () => {
+      const info = await initEngine('wasm', undefined, 'wasm');
+      const { addon } = await loadWasmKernels(info.threads);
+      registerNativeKernels({ ...addon!, takes: undefined });
+    },
+  },
   ...isas.map((isa) => ({
     name: `native ${isa}`,
     use: async () => {

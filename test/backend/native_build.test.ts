@@ -1,6 +1,7 @@
 /**
  * The native addon's install never fails the project's install, and the engine falls back
- * to the WebAssembly kernels (saying why) when the addon is absent.
+ * to hetsplit's WebAssembly kernels (saying why) when the addon is absent, and to TF.js's
+ * own kernels where those cannot run either (the single-thread WASM build).
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -33,12 +34,25 @@ describe('npm install builds the native kernels or says why not', () => {
 
 describe('the engine without the addon', () => {
   const main = path.join(root, 'dist', 'cli', 'main.js');
-  const env = { ...process.env, HETSPLIT_NATIVE_ADDON: path.join(tmp, 'absent.node'), HETSPLIT_THREADS: '1' };
-  it('auto: WebAssembly kernels, and the reason once', () => {
+  const env = { ...process.env, HETSPLIT_NATIVE_ADDON: path.join(tmp, 'absent.node'), HETSPLIT_THREADS: '2' };
+  it('auto: hetsplit\'s WebAssembly kernels, and the reason once', () => {
     const r = spawnSync(process.execPath, [main, 'engine'], { encoding: 'utf8', env });
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/kernels tfjs\)/);
+    expect(r.stdout).toMatch(/kernels wasm simd128\)/);
     expect(r.stdout).toMatch(/native kernels not built \(no .*absent\.node/);
+  }, 60_000);
+  it('auto on one thread (the single-thread WASM build): TF.js\'s kernels, and both reasons', () => {
+    const r = spawnSync(process.execPath, [main, 'engine'], { encoding: 'utf8', env: { ...env, HETSPLIT_THREADS: '1' } });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/kernels tfjs\)/);
+    expect(r.stdout).toMatch(/native kernels not built/);
+    expect(r.stdout).toMatch(/wasm kernels need the threaded WASM engine/);
+  }, 60_000);
+  it('--kernels wasm on one thread: one clear line, exit 2', () => {
+    const r = spawnSync(process.execPath, [main, 'engine', '--kernels', 'wasm'], { encoding: 'utf8', env: { ...env, HETSPLIT_THREADS: '1' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--kernels wasm: hetsplit wasm kernels need the threaded WASM engine/);
   }, 60_000);
   it('--kernels native: one clear line, exit 2', () => {
     const r = spawnSync(process.execPath, [main, 'engine', '--kernels', 'native'], { encoding: 'utf8', env });

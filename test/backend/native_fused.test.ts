@@ -1,5 +1,5 @@
 /**
- * The native fused kernels (training BatchNorm and its gradient, PACT both ways) against
+ * The fused kernels of the native addon and of hetsplit's WebAssembly module (training BatchNorm and its gradient, PACT both ways) against
  * the compositions they replace, run on TF.js's CPU backend: values, batch statistics and
  * gradients, on odd shapes; and no tensor leaks over repeated training steps.
  */
@@ -14,7 +14,8 @@ import { relError, seededData, useBackend } from '../helpers/backends.js';
 
 tf.env().set('PROD', true);
 const { addon } = loadNative();
-const d = addon ? describe : describe.skip;
+// The native addon where it built, and hetsplit's own WebAssembly module (always there).
+const sets = [...(addon ? ['native' as const] : []), 'wasm' as const];
 
 /** y, the statistics and the gradients of Σ(y·w) w.r.t. x, γ, β, as plain arrays. */
 function bnRun(shape: [number, number, number, number], eps: number) {
@@ -31,12 +32,12 @@ function bnRun(shape: [number, number, number, number], eps: number) {
   return out;
 }
 
-d('native fused BatchNorm', () => {
+for (const set of sets) describe(`${set} fused BatchNorm`, () => {
   for (const shape of [[4, 8, 8, 16], [3, 5, 7, 5], [2, 1, 1, 64], [1, 9, 9, 19]] as [number, number, number, number][]) {
     it(`matches the composition on the CPU backend: ${JSON.stringify(shape)}`, async () => {
       await useBackend('cpu');
       const ref = bnRun(shape, 1e-5);
-      await initEngine('wasm', undefined, 'native');
+      await initEngine('wasm', undefined, set);
       expect(tf.getKernel(BATCH_NORM, 'wasm')).toBeTruthy();
       const got = bnRun(shape, 1e-5);
       expect(relError(ref.y, got.y)).toBeLessThan(1e-5);
@@ -49,12 +50,12 @@ d('native fused BatchNorm', () => {
   it('the tfjs kernel set has no fused BatchNorm (the composition runs)', async () => {
     await initEngine('wasm', undefined, 'tfjs');
     expect(tf.getKernel(BATCH_NORM, 'wasm')).toBeUndefined();
-    await initEngine('wasm', undefined, 'native');
+    await initEngine('wasm', undefined, set);
     expect(tf.getKernel(BATCH_NORM, 'wasm')).toBeTruthy();
   });
 
   it('keeps numTensors flat over repeated training steps', async () => {
-    await initEngine('wasm', undefined, 'native');
+    await initEngine('wasm', undefined, set);
     const x = tf.tensor4d(seededData(2 * 6 * 6 * 8, 1), [2, 6, 6, 8]);
     const g = tf.variable(tf.ones([8])), b = tf.variable(tf.zeros([8]));
     const step = () => tf.tidy(() => {
@@ -69,7 +70,7 @@ d('native fused BatchNorm', () => {
   });
 });
 
-d('native PACT', () => {
+for (const set of sets) describe(`${set} PACT`, () => {
   for (const [n, bits, clip] of [[1000, 8, 6], [70001, 4, 2.5], [3, 2, 1]] as [number, number, number][]) {
     it(`forward and gradients match the CPU backend: ${n} values, ${bits} bits, clip ${clip}`, async () => {
       const run = () => {
@@ -83,7 +84,7 @@ d('native PACT', () => {
       };
       await useBackend('cpu');
       const ref = run();
-      await initEngine('wasm', undefined, 'native');
+      await initEngine('wasm', undefined, set);
       const got = run();
       expect(relError(ref[0]!, got[0]!)).toBe(0);
       expect(relError(ref[1]!, got[1]!)).toBe(0);

@@ -18,6 +18,11 @@ type Call = (a: Float32Array, b: Float32Array, out: Float32Array, geometry: Geom
 export interface NativeConfig { isa: string; threads: number; isas: string[] }
 
 export interface NativeAddon {
+  /**
+   * The convolution kernels (by TF.js kernel name) this implementation should take over;
+   * absent: all of them. BatchNorm and PACT are always taken.
+   */
+  readonly takes?: readonly string[];
   configure(options?: { threads?: number; isa?: string }): NativeConfig;
   conv2d: Call;
   conv2dBackpropInput: Call;

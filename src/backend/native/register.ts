@@ -24,12 +24,17 @@ export const nativeKernels: readonly NativeKernel[] = [
 
 let replaced: KernelConfig[] | null = null;
 let added: KernelConfig[] = [];
+let registeredAddon: NativeAddon | null = null;
+let taken: readonly NativeKernel[] = [];
 
-/** Idempotent. */
+/** Idempotent for the same addon; another addon (native ↔ wasm) replaces the first. */
 export function registerNativeKernels(addon: NativeAddon): void {
-  if (replaced) return;
+  if (replaced && registeredAddon === addon) return;
+  if (replaced) unregisterNativeKernels();
+  registeredAddon = addon;
   replaced = [];
-  for (const k of nativeKernels) {
+  taken = nativeKernels.filter((k) => !addon.takes || addon.takes.includes(k.kernelName));
+  for (const k of taken) {
     const previous = getKernel(k.kernelName, 'wasm');
     if (previous) {
       replaced.push(previous);
@@ -52,9 +57,11 @@ export function registerNativeKernels(addon: NativeAddon): void {
 /** Restores the kernels the native ones replaced. Idempotent. */
 export function unregisterNativeKernels(): void {
   if (!replaced) return;
-  for (const k of nativeKernels) unregisterKernel(k.kernelName, 'wasm');
+  for (const k of taken) unregisterKernel(k.kernelName, 'wasm');
   for (const name of [...added.map((c) => c.kernelName), PACT, PACT_GRAD]) unregisterKernel(name, 'wasm');
   for (const config of replaced) registerKernel(config);
   replaced = null;
   added = [];
+  registeredAddon = null;
+  taken = [];
 }

@@ -62,6 +62,16 @@ function workerScript(source: string): string {
   return file;
 }
 
+let sharedMemory: WebAssembly.Memory | null = null;
+
+/**
+ * The threaded backend's shared memory (hetsplit's own WebAssembly kernels run in it), or
+ * null when the threaded build has not started.
+ */
+export function threadedWasmMemory(): WebAssembly.Memory | null {
+  return sharedMemory;
+}
+
 /** Instantiates the threaded SIMD module with a pool of `threads` threads. */
 async function instantiate(threads: number): Promise<EmscriptenModule> {
   const { mainJs, wasm, workerSource } = packageFiles();
@@ -76,6 +86,7 @@ async function instantiate(threads: number): Promise<EmscriptenModule> {
       receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void,
     ) => {
       const imports = { ...info, env: { ...info.env, emscripten_num_logical_cores: () => 2 * threads } };
+      if (info.env.memory instanceof WebAssembly.Memory) sharedMemory = info.env.memory;
       void WebAssembly.instantiate(binary, imports as WebAssembly.Imports).then((r) => receive(r.instance, r.module));
       return {};
     },
