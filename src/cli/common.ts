@@ -13,7 +13,7 @@ export function withGlobals<T>(y: Argv<T>): Argv<T & GlobalArgs> {
     describe: 'compute engine: tfjs-node > wasm > cpu when auto',
   }).option('kernels', {
     choices: KERNEL_SETS, default: 'auto' as KernelChoice,
-    describe: 'convolution kernels on the wasm engine: native (C++ addon, per-CPU SIMD) > tfjs (XNNPACK) when auto',
+    describe: 'kernel set on the wasm engine; auto takes native (C++ addon, per-CPU SIMD), else wasm (our SIMD128 module), else tfjs (XNNPACK)',
   }).option('threads', {
     type: 'number',
     describe: 'WASM engine threads (default: HETSPLIT_THREADS, else every core; at most 8)',
