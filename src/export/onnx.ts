@@ -17,16 +17,17 @@ import { writeFileAtomic } from '../util/atomic.js';
 import type { LoadedRun } from './load.js';
 
 const { onnx } = onnxProto;
-type Attr = InstanceType<typeof onnx.AttributeProto>;
+export type Attr = InstanceType<typeof onnx.AttributeProto>;
 
-class OnnxGraph {
+export class OnnxGraph {
   readonly nodes: InstanceType<typeof onnx.NodeProto>[] = [];
   readonly inits: InstanceType<typeof onnx.TensorProto>[] = [];
   private n = 0;
 
-  init(name: string, data: Float32Array | Int8Array | Int32Array | BigInt64Array, dims: number[]): string {
+  init(name: string, data: Float32Array | Int8Array | Uint8Array | Int32Array | BigInt64Array, dims: number[]): string {
     const dataType = data instanceof Float32Array ? onnx.TensorProto.DataType.FLOAT
       : data instanceof Int8Array ? onnx.TensorProto.DataType.INT8
+        : data instanceof Uint8Array ? onnx.TensorProto.DataType.UINT8
         : data instanceof Int32Array ? onnx.TensorProto.DataType.INT32 : onnx.TensorProto.DataType.INT64;
     this.inits.push(onnx.TensorProto.create({
       name, dims, dataType, rawData: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)),
@@ -41,8 +42,8 @@ class OnnxGraph {
   }
 }
 
-const ints = (name: string, v: number[]) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: v });
-const int = (name: string, v: number) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i: v });
+export const ints = (name: string, v: number[]) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: v });
+export const int = (name: string, v: number) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i: v });
 
 /** A layer's padding as ONNX pads [top, left, bottom, right]. */
 function pads(l: ConvLayerSpec): number[] {
@@ -50,13 +51,13 @@ function pads(l: ConvLayerSpec): number[] {
   return [t, left, b, r];
 }
 
-function act(g: OnnxGraph, a: Activation, y: string, name: string): string {
+export function act(g: OnnxGraph, a: Activation, y: string, name: string): string {
   if (a === 'relu') return g.node('Relu', [y], [], `${name}.relu`);
   if (a === 'relu6') return g.node('Clip', [y, g.init(`${name}.min`, Float32Array.of(0), []), g.init(`${name}.max`, Float32Array.of(6), [])], [], `${name}.relu6`);
   return y;
 }
 
-function poolNode(g: OnnxGraph, p: PoolSpec, x: string): string {
+export function poolNode(g: OnnxGraph, p: PoolSpec, x: string): string {
   if (p.kind === 'global') return g.node('GlobalAveragePool', [x], [], p.name);
   const [t, b, l, r] = p.pad ?? [0, 0, 0, 0];
   const attrs = [ints('kernel_shape', p.k!), ints('strides', p.stride!), ints('pads', [t, l, b, r])];
@@ -64,7 +65,7 @@ function poolNode(g: OnnxGraph, p: PoolSpec, x: string): string {
   return g.node(p.kind === 'max' ? 'MaxPool' : 'AveragePool', [x], attrs, p.name);
 }
 
-function actQuant(g: OnnxGraph, prefix: string, x: string, clip: tf.Tensor, bits: number): string {
+export function actQuant(g: OnnxGraph, prefix: string, x: string, clip: tf.Tensor, bits: number): string {
   const { scale: s, clipEffective: aEff } = pactConstants(clip, bits);
   const clipN = g.init(`${prefix}.clip`, Float32Array.of(aEff), []);
   const scale = g.init(`${prefix}.scale`, Float32Array.of(s), []);
@@ -72,11 +73,23 @@ function actQuant(g: OnnxGraph, prefix: string, x: string, clip: tf.Tensor, bits
   return g.node('Div', [g.node('Floor', [g.node('Mul', [r, scale])]), scale], [], `${prefix}.q`);
 }
 
-/** One CU's part of a layer: its integer weights (OIHW) and bias, dequantized in the graph. */
-function partConv(g: OnnxGraph, run: LoadedRun, l: ConvLayerSpec, cu: ComputeUnit, prefix: string, channels: number[],
-  x: string, depthwise: boolean, tag: string): string {
+/** One CU's part of a layer as integers: weights (OIHW) with their scale(s), bias with its scale. */
+export interface PartTensors {
+  name: string;
+  format: ComputeUnit['weights'];
+  dims: number[];
+  /** Integer weight values (float values for a float CU). */
+  weights: Float32Array;
+  /** One scale, or one per output channel (ternary). */
+  weightScale: Float32Array;
+  /** Integer bias values at `biasScale` (float values with scale 1 for a float CU). */
+  bias: Float32Array;
+  biasScale: number;
+}
+
+export function partTensors(run: LoadedRun, l: ConvLayerSpec, cu: ComputeUnit, prefix: string, channels: number[],
+  depthwise: boolean, tag: string): PartTensors {
   const p = run.model.params;
-  const name = `${l.name}.${tag}`;
   let oihw!: tf.Tensor, bias!: tf.Tensor, param: tf.Tensor | null = null;
   tf.tidy(() => {
     const idx = tf.tensor1d(channels, 'int32');
@@ -87,13 +100,28 @@ function partConv(g: OnnxGraph, run: LoadedRun, l: ConvLayerSpec, cu: ComputeUni
     if (cu.weights === 'ternary') param = tf.keep(tf.gather(p.get(`${prefix}.q.${cu.name}`), idx));
     else if (typeof cu.weights === 'number') param = tf.keep(tf.clone(p.get(`${prefix}.q.${cu.name}`)));
   });
-  const wDims = oihw.shape;
+  const dims = oihw.shape;
   const q = integerWeights(oihw, cu.weights, param, 0);
-  const w = q.values, scale = Float32Array.from(q.scale);
-  const scaleDims = scale.length > 1 ? [scale.length] : [];
   const { values: b, scale: bScale } = cu.weights === 'float'
     ? { values: bias.dataSync() as Float32Array, scale: 1 } : integerBias(bias, p.get(`${prefix}.b`), 16);
   tf.dispose([oihw, bias, ...(param ? [param] : [])]);
+  return { name: `${l.name}.${tag}`, format: cu.weights, dims, weights: q.values, weightScale: Float32Array.from(q.scale), bias: b, biasScale: bScale };
+}
+
+/** Conv attributes of a layer (a depthwise part: one group per channel). */
+export function convAttrs(l: ConvLayerSpec, depthwise: boolean, channels: number): Attr[] {
+  return [
+    ints('kernel_shape', [l.ky, l.kx]), ints('strides', [l.stride, l.stride]), ints('pads', l.kind === 'fc' ? [0, 0, 0, 0] : pads(l)),
+    ints('dilations', [l.dilation ?? 1, l.dilation ?? 1]), int('group', depthwise ? channels : 1),
+  ];
+}
+
+/** One CU's part of a layer: its integer weights (OIHW) and bias, dequantized in the graph. */
+function partConv(g: OnnxGraph, run: LoadedRun, l: ConvLayerSpec, cu: ComputeUnit, prefix: string, channels: number[],
+  x: string, depthwise: boolean, tag: string): string {
+  const t = partTensors(run, l, cu, prefix, channels, depthwise, tag);
+  const { name, weights: w, weightScale: scale, bias: b, biasScale: bScale, dims: wDims } = t;
+  const scaleDims = scale.length > 1 ? [scale.length] : [];
   let W: string, B: string;
   if (cu.weights === 'float') {
     W = g.init(`${name}.weight`, w, wDims);
@@ -111,10 +139,7 @@ function partConv(g: OnnxGraph, run: LoadedRun, l: ConvLayerSpec, cu: ComputeUni
   }
   let input = x;
   if (depthwise) input = g.node('Gather', [x, g.init(`${name}.in_channels`, BigInt64Array.from(channels.map(BigInt)), [channels.length])], [int('axis', 1)]);
-  return g.node('Conv', [input, W, B], [
-    ints('kernel_shape', [l.ky, l.kx]), ints('strides', [l.stride, l.stride]), ints('pads', l.kind === 'fc' ? [0, 0, 0, 0] : pads(l)),
-    ints('dilations', [l.dilation ?? 1, l.dilation ?? 1]), int('group', depthwise ? channels.length : 1),
-  ], name);
+  return g.node('Conv', [input, W, B], convAttrs(l, depthwise, channels.length), name);
 }
 
 export async function exportOnnx(run: LoadedRun, file: string): Promise<{ nodes: number; initializers: number }> {
@@ -162,8 +187,13 @@ export async function exportOnnx(run: LoadedRun, file: string): Promise<{ nodes:
     pool: (p, x) => poolNode(g, p, x),
   });
   g.node('Flatten', [last], [int('axis', 1)], 'logits');
-  const [h, w, c] = spec.inputShape;
-  const valueInfo = (name: string, dims: (number | string)[]) => onnx.ValueInfoProto.create({
+  return writeOnnxModel(g, run, file, 'per-CU convolutions concatenated per layer');
+}
+
+/** Writes the graph as an opset-13 model: input NHWC float in [0, 1], output 'logits'. */
+export async function writeOnnxModel(g: OnnxGraph, run: LoadedRun, file: string, doc: string): Promise<{ nodes: number; initializers: number }> {
+  const { spec, platform } = run;
+  const [h, w, c] = spec.inputShape;  const valueInfo = (name: string, dims: (number | string)[]) => onnx.ValueInfoProto.create({
     name, type: onnx.TypeProto.create({
       tensorType: onnx.TypeProto.Tensor.create({
         elemType: onnx.TensorProto.DataType.FLOAT,
@@ -174,7 +204,7 @@ export async function exportOnnx(run: LoadedRun, file: string): Promise<{ nodes:
   const m = onnx.ModelProto.create({
     irVersion: 7, producerName: 'hetsplit', producerVersion: '0.1.0',
     opsetImport: [{ domain: '', version: 13 }],
-    docString: `${spec.name} mapped on ${platform.name}; input NHWC float in [0, 1]; per-CU convolutions concatenated per layer`,
+    docString: `${spec.name} mapped on ${platform.name}; input NHWC float in [0, 1]; ${doc}`,
     metadataProps: [{ key: 'platform', value: platform.name }, { key: 'testAccuracy', value: String(run.metrics.testAccuracy) }],
     graph: onnx.GraphProto.create({
       name: `${spec.name}-${platform.name}`, node: g.nodes, initializer: g.inits,
