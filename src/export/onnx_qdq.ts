@@ -40,12 +40,14 @@ import { act, actQuant, convAttrs, int, ints, OnnxGraph, partTensors, poolNode, 
 const FLOOR_SHIFT = 0.5 - 2 ** -16;
 
 /**
- * Ternary weights {-1, 0, 1}·S are stored as {-63, 0, 63}·(S/63): the same values, and an
- * accumulator scale s_in·S/63 63 times finer, so the int32 bias (which must sit on that
- * scale) is 63 times closer to the run's. 63, not 127: u8 activations up to 255 times 63,
- * summed in pairs, stay inside int16 on x86 kernels without VNNI.
+ * Narrow weights in integer parts are stretched over int8: levels w·m on the scale S/m with
+ * m = floor(63 / L) for L levels each side (ternary {-1, 0, 1}: m = 63; 4-bit ±7: m = 9;
+ * 8-bit: m = 1). The same values, and an accumulator scale s_in·S/m m times finer, so the
+ * int32 bias (which must sit on that scale) is m times closer to the run's. 63, not 127:
+ * u8 activations up to 255 times 63, summed in pairs, stay inside int16 on x86 kernels
+ * without VNNI.
  */
-const TERNARY_INT = 63;
+const WEIGHT_INT_MAX = 63;
 
 /** A tensor of the graph: float, or uint8 quantized by the PACT parameter `param`. */
 type Val = { kind: 'float'; name: string } | { kind: 'q'; name: string; param: string; step: number };
@@ -190,9 +192,11 @@ function partConvQdq(g: OnnxGraph, run: LoadedRun, l: ConvLayerSpec, cu: Compute
   const n = channels.length;
   const perChannel = t.weightScale.length > 1;
   const integer = out !== null && x.kind === 'q' && t.format !== 'float' && !(typeof t.format === 'number' && t.format > 8);
-  if (integer && t.format === 'ternary') {
-    t.weights = t.weights.map((v) => v * TERNARY_INT);
-    t.weightScale = t.weightScale.map((v) => v / TERNARY_INT);
+  if (integer) {
+    const levels = t.format === 'ternary' ? 1 : 2 ** ((t.format as number) - 1) - 1;
+    const m = Math.max(1, Math.floor(WEIGHT_INT_MAX / levels));
+    t.weights = t.weights.map((v) => v * m);
+    t.weightScale = t.weightScale.map((v) => v / m);
   }
   let input = x.name;
   if (depthwise) input = g.node('Gather', [input, g.init(`${t.name}.in_channels`, BigInt64Array.from(channels.map(BigInt)), [n])], [int('axis', 1)]);
@@ -224,7 +228,7 @@ function partConvQdq(g: OnnxGraph, run: LoadedRun, l: ConvLayerSpec, cu: Compute
   const inputF = x.kind === 'q'
     ? g.node('DequantizeLinear', [input, g.init(`${t.name}.in_scale`, Float32Array.of(x.step), []), g.init(`${t.name}.in_zero`, Uint8Array.of(0), [])], [], `${t.name}.in`)
     : input;
-  const conv = g.node('Conv', [inputF, W, B], convAttrs(l, depthwise, n), integer ? `${t.name}.conv` : t.name);
+  const conv = g.node('Conv', [inputF, W, B], convAttrs(l, depthwise, n), out ? `${t.name}.conv` : t.name);
   if (!out) return { name: conv, integer: false };
   // A float-compute part feeding the quantizer: the same quantizer on its output.
   const shifted = integer ? conv : g.node('Add', [conv, g.init(`${t.name}.floor_shift`, Float32Array.of(-FLOOR_SHIFT * out.step), [])], [], `${t.name}.shift`);

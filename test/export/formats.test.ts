@@ -1,8 +1,8 @@
 /**
  * Every weight format the platform schema accepts exports exactly: a CU with 2-, 4-, 8-,
  * 16-bit, ternary or float weights, its network trained (tiny), exported to ONNX and run
- * by onnxruntime: the same predictions as the run, logits to float rounding; the JSON
- * export's integers within the format's range.
+ * by onnxruntime: the same predictions as the run, logits to float rounding; the same in
+ * QDQ form; the JSON export's integers within the format's range.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -64,6 +64,18 @@ describe('every weight format exports exactly (onnxruntime)', () => {
     expect(exact / rows.length).toBeGreaterThanOrEqual(0.85);
     expect(rows[Math.floor(rows.length / 2)]!).toBeLessThan(1e-5);
     expect(agree / data.test.n).toBeGreaterThanOrEqual(0.95);
+    // QDQ form: onnxruntime with its QDQ fusion, the same predictions
+    const qo = path.join(root, 'qdq');
+    expect((await cli('export', dir, '--format', 'onnx-qdq', '--out', qo)).code).toBe(0);
+    const qdq = await ort.InferenceSession.create(readFileSync(path.join(qo, 'model-qdq.onnx')), { graphOptimizationLevel: 'extended' });
+    let agreeQdq = 0;
+    for (const b of epochBatches(data.test, idx, { batchSize: 64, shuffle: false, augment: false, norm: 'unit', seed: 0, dropLast: false }, 0)) {
+      const res = await qdq.run({ input: new ort.Tensor('float32', b.x.dataSync() as Float32Array, b.x.shape) });
+      const theirs = tf.tensor2d(res.logits!.data as Float32Array, [b.x.shape[0], 10]);
+      agreeQdq += tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(theirs, 1), tf.argMax(run.model.forward(b.x, 1).logits, 1)), 'int32')).dataSync()[0]!);
+      tf.dispose([theirs, b.x, b.y]);
+    }
+    expect(agreeQdq / data.test.n).toBeGreaterThanOrEqual(0.95);
     // JSON: integers in the format's range
     const jo = path.join(root, 'json');
     expect((await cli('export', dir, '--format', 'json', '--out', jo)).code).toBe(0);
