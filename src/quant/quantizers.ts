@@ -5,8 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PACT, PACT_GRAD, pactScale, registerPactKernels } from '../backend/fused/pact.js';
+import { registerWeightQuantKernels, WEIGHT_QUANT, WEIGHT_QUANT_GRAD } from '../backend/fused/weight_quant.js';
 
 registerPactKernels();
+registerWeightQuantKernels();
+
+const fusedWeightQuant = () => Boolean(tf.getKernel(WEIGHT_QUANT, tf.getBackend()) && tf.getKernel(WEIGHT_QUANT_GRAD, tf.getBackend()));
 
 const LN2 = Math.LN2;
 /** 2^floor(log2 x), elementwise. */
@@ -79,6 +83,24 @@ export function pactQuantComposite(x: tf.Tensor, clip: tf.Tensor, bits: number):
  */
 export function pow2WeightQuant(w: tf.Tensor, p: tf.Tensor, bits: number): tf.Tensor {
   const L = 2 ** (bits - 1) - 1;
+  if (!fusedWeightQuant()) return pow2WeightQuantComposite(w, p, bits);
+  // On 'wasm' and 'cpu': one fused kernel each way (src/backend/fused/weight_quant.ts).
+  return grad2((ww, pp, save) => {
+    const S = pow2Floor(pp);
+    save([ww, S]);
+    return {
+      value: tf.engine().runKernel(WEIGHT_QUANT, { w: ww, scale: S }, { levels: L }) as tf.Tensor,
+      gradFunc: (dy, [w0, S0]) => {
+        const [dw, dS] = tf.engine().runKernel(WEIGHT_QUANT_GRAD, { dy, w: w0!, scale: S0! }, { levels: L, passOutside: false }) as tf.Tensor[];
+        return [dw!, tf.reshape(dS!, p.shape)];
+      },
+    };
+  })(w, p);
+}
+
+/** pow2WeightQuant as TF.js ops (any backend); the fused kernels are tested against it. */
+export function pow2WeightQuantComposite(w: tf.Tensor, p: tf.Tensor, bits: number): tf.Tensor {
+  const L = 2 ** (bits - 1) - 1;
   return grad2((ww, pp, save) => {
     const S = pow2Floor(pp);
     const u = tf.clipByValue(tf.div(ww, S), -1, 1);
@@ -102,6 +124,22 @@ export function pow2WeightQuant(w: tf.Tensor, p: tf.Tensor, bits: number): tf.Te
  * dQ/dp_c = S_c·dQ/dS_c, with dQ/dS = round(w/S) − w/S inside and sign(w) where clipped.
  */
 export function ternaryWeightQuant(w: tf.Tensor, logScale: tf.Tensor, passOutside = false): tf.Tensor {
+  if (!fusedWeightQuant()) return ternaryWeightQuantComposite(w, logScale, passOutside);
+  return grad2((ww, ls, save) => {
+    const S = tf.exp(ls);
+    save([ww, S]);
+    return {
+      value: tf.engine().runKernel(WEIGHT_QUANT, { w: ww, scale: S }, { levels: 1 }) as tf.Tensor,
+      gradFunc: (dy, [w0, S0]) => {
+        const [dw, dS] = tf.engine().runKernel(WEIGHT_QUANT_GRAD, { dy, w: w0!, scale: S0! }, { levels: 1, passOutside }) as tf.Tensor[];
+        return [dw!, tf.mul(dS!, S0!)];
+      },
+    };
+  })(w, logScale);
+}
+
+/** ternaryWeightQuant as TF.js ops (any backend); the fused kernels are tested against it. */
+export function ternaryWeightQuantComposite(w: tf.Tensor, logScale: tf.Tensor, passOutside = false): tf.Tensor {
   return grad2((ww, ls, save) => {
     const S = tf.exp(ls);
     const r = tf.round(tf.clipByValue(tf.div(ww, S), -1, 1));
