@@ -82,10 +82,10 @@ export async function exportOnnxQdq(run: LoadedRun, file: string): Promise<{ nod
   const u8 = (name: string, v: number) => g.init(name, Uint8Array.of(v), []);
   const f32 = (name: string, v: number) => g.init(name, Float32Array.of(v), []);
 
-  /** The quantizer `param` as QuantizeLinear (uint8) and, under 8 bits, an integer Clip. */
+  /** The scale s of the PACT quantizer `param` and its step 1/s (the uint8 grid). */
   const quantConsts = (param: string, bits: number) => {
-    const { scale: s, clipEffective } = pactConstants(model.params.get(param), bits);
-    return { s, step: 1 / s, clipEffective };
+    const { scale: s } = pactConstants(model.params.get(param), bits);
+    return { s, step: 1 / s };
   };
   const floats = new Map<string, string>();
   const asFloat = (v: Val): string => {
