@@ -15,6 +15,7 @@ import { geometry, type ModelSpec } from '../models/spec.js';
 import { MODELS } from '../models/zoo.js';
 import { checkBaseline } from '../train/baselines.js';
 import { Run, type RunConfig } from '../train/run.js';
+import { LR_SCHEDULES, type LrSchedule } from '../train/schedule.js';
 import { UserError } from '../util/errors.js';
 import { showProgress, startEngine, type GlobalArgs } from './common.js';
 import { dataOptions } from './data.js';
@@ -23,7 +24,7 @@ export interface TrainArgs extends GlobalArgs {
   platform: string; model?: string; dataset: CifarName; data?: string; target: 'energy' | 'latency'; lambda: number;
   epochsWarmup: number; epochsSearch: number; epochsFinetune: number; batch: number; seed: number;
   trainLimit: number; testLimit: number; valSize: number; out?: string; resume: boolean; fromWarmup?: string;
-  lrWarmup: number; lrWeights: number; lrAlpha?: number; alphaTravel: number; lrQuant: number; lrFinetune: number; lrWarmupFrac: number;
+  lrWarmup: number; lrWeights: number; lrAlpha?: number; alphaTravel: number; lrQuant: number; lrFinetune: number; lrWarmupFrac: number; lrSchedule: LrSchedule;
   momentum: number; weightDecay: number; weightDecayWarmup: number; temperatureStart: number; temperatureEnd: number; costTemperature: number;
   relaxation: 'hard' | 'soft'; ternaryGrad: 'clip' | 'pass'; warmStart: 'auto' | 'even'; warmStartMargin: number; calibrate: boolean;
   budget?: string; budgetLatencyMs?: number; budgetEnergyMj?: number; lagrangeLr: number;
@@ -57,6 +58,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('weight-decay', { type: 'number', default: 1e-4, describe: 'weight decay of the search and the fine-tune' })
     .option('weight-decay-warmup', { type: 'number', default: 5e-4, describe: 'weight decay of the float warm-up' })
     .option('lr-warmup-frac', { type: 'number', default: 0.05, describe: 'search/fine-tune: fraction of the steps over which the lr warms up (then cosine to 0)' })
+    .option('lr-schedule', { choices: LR_SCHEDULES, default: 'phase' as LrSchedule, describe: 'phase: search and fine-tune each warm up and decay; run: one warm-up and one cosine over search + fine-tune (the fine-tune continues the search\'s)' })
     .option('temperature-start', { type: 'number', default: 1, describe: 'T of softmax(alpha/T) at the first search step' })
     .option('temperature-end', { type: 'number', default: 0.1, describe: 'T at the last search step (geometric per step)' })
     .option('relaxation', { choices: ['hard', 'soft'] as const, default: 'hard' as const, describe: 'hard: argmax mapping forward, softmax gradient (straight-through); soft: mixed weights' })
@@ -166,6 +168,7 @@ export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>, m
     },
     finetune: { lr: a.lrFinetune, momentum: a.momentum, weightDecay: a.weightDecay, lrQuant: a.lrQuant },
     lrWarmupFrac: a.lrWarmupFrac,
+    lrSchedule: a.lrSchedule,
     distill: { weight: a.distill, temperature: a.distillTemperature },
     norm,
     fromWarmup: a.fromWarmup ? path.resolve(a.fromWarmup) : null,

@@ -2,6 +2,7 @@
 import type { Normalization } from '../data/pipeline.js';
 import type { Objective } from '../hw/cost.js';
 import type { Assignment } from '../search/model.js';
+import type { LrSchedule } from './schedule.js';
 
 export interface RunConfig {
   platform: string;
@@ -51,6 +52,8 @@ export interface RunConfig {
   finetune: { lr: number; momentum: number; weightDecay: number; lrQuant: number };
   /** Fraction of each phase's steps over which the weights' lr warms up (then cosine to 0). */
   lrWarmupFrac: number;
+  /** One lr schedule per phase, or one over search + fine-tune (schedule.ts); absent in older runs: 'phase'. */
+  lrSchedule?: LrSchedule;
   /** Knowledge distillation from the float warm-up network: weight of the KL term (0: off) and its temperature. */
   distill: { weight: number; temperature: number };
   norm: Normalization;

@@ -15,6 +15,24 @@ export function lrAt(base: number, step: number, total: number, warmupFrac = 0.0
   return 0.5 * base * (1 + Math.cos(Math.PI * Math.min(1, t)));
 }
 
+/**
+ * How the weights' lr runs over the post-warm-up training: 'phase' gives the search and
+ * the fine-tune each their own warm-up and cosine; 'run' gives them one, warming up at the
+ * start of the search and reaching 0 at the end of the fine-tune, so the fine-tune goes on
+ * where the search stopped instead of warming up again.
+ */
+export type LrSchedule = 'phase' | 'run';
+export const LR_SCHEDULES: readonly LrSchedule[] = ['phase', 'run'];
+
+/**
+ * The weights' lr at `step` of a phase of `phaseSteps` steps that begins `before` steps
+ * into a run of `runSteps` post-warm-up steps (search + fine-tune), peak `base`.
+ */
+export function weightLrAt(mode: LrSchedule, base: number, step: number, phaseSteps: number, before: number,
+  runSteps: number, warmupFrac: number): number {
+  return mode === 'run' ? lrAt(base, before + step, runSteps, warmupFrac) : lrAt(base, step, phaseSteps, warmupFrac);
+}
+
 /** Search temperature at `step` of `total`: T0·(T_end/T0)^(step/(total−1)). */
 export function temperatureAt(t0: number, tEnd: number, step: number, total: number): number {
   if (total <= 1) return tEnd;

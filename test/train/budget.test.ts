@@ -20,7 +20,7 @@ import { SearchModel } from '../../src/search/model.js';
 import { projectToBudget } from '../../src/search/projection.js';
 import { ternaryWeightQuant } from '../../src/quant/quantizers.js';
 import { LagrangeMultiplier } from '../../src/train/budget.js';
-import { alphaLr, lrAt, temperatureAt } from '../../src/train/schedule.js';
+import { alphaLr, lrAt, temperatureAt, weightLrAt } from '../../src/train/schedule.js';
 import { cli } from '../helpers/cli.js';
 import { tmpDir, writeCifar10Dir } from '../helpers/fake_cifar.js';
 
@@ -104,6 +104,22 @@ describe('schedules and the multiplier', () => {
     expect(temperatureAt(1, 0.1, 49, 50)).toBeCloseTo(0.1, 12);
     expect(temperatureAt(1, 0.1, 24.5, 50)).toBeCloseTo(Math.sqrt(0.1), 9);
     expect(alphaLr(2, 400)).toBe(0.005);
+  });
+
+  it('lr schedule per run: one warm-up, and the fine-tune continues where the search stopped', () => {
+    // 40 search steps then 60 fine-tune steps, equal peaks
+    const search = (g: number, mode: 'phase' | 'run') => weightLrAt(mode, 0.1, g, 40, 0, 100, 0.05);
+    const fine = (g: number, mode: 'phase' | 'run') => weightLrAt(mode, 0.1, g, 60, 40, 100, 0.05);
+    for (let g = 0; g < 40; g++) expect(search(g, 'run')).toBeCloseTo(lrAt(0.1, g, 100), 12);
+    for (let g = 0; g < 60; g++) expect(fine(g, 'run')).toBeCloseTo(lrAt(0.1, 40 + g, 100), 12);
+    // per run: no re-warm at the boundary (the fine-tune's first lr continues the decay)
+    expect(fine(0, 'run')).toBeLessThan(search(39, 'run'));
+    expect(search(39, 'run') - fine(0, 'run')).toBeLessThan(0.01);
+    // per phase: the fine-tune warms up again from a twentieth of its steps
+    expect(search(39, 'phase')).toBeLessThan(0.1 * 1e-2);
+    expect(fine(0, 'phase')).toBeCloseTo(0.1 / 3, 9);
+    // a run without search (a baseline): both modes are the same schedule
+    for (let g = 0; g < 60; g++) expect(weightLrAt('run', 0.1, g, 60, 0, 60, 0.05)).toBe(weightLrAt('phase', 0.1, g, 60, 0, 60, 0.05));
   });
 
   it('the multiplier rises while over budget and falls (not below 0) while under', () => {

@@ -6,7 +6,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { SearchModel } from '../../search/model.js';
 import type { RunContext } from '../context.js';
-import { lrAt } from '../schedule.js';
+import { weightLrAt } from '../schedule.js';
 import { Sgd } from '../sgd.js';
 import { networkEpoch, taskLoss } from './network_epoch.js';
 
@@ -38,7 +38,11 @@ export async function finetunePhase(ctx: RunContext, model: SearchModel, teacher
   for (let epoch = state.epoch; epoch < E; epoch++) {
     const t0 = performance.now();
     const r = networkEpoch(ctx, 'finetune', epoch, model, vars, bar, {
-      beforeStep: (g) => { sgdW.options.lr = lrAt(f.lr, g, total, cfg.lrWarmupFrac); return 1; },
+      beforeStep: (g) => {
+        sgdW.options.lr = weightLrAt(cfg.lrSchedule ?? 'phase', f.lr, g, total, cfg.epochsSearch * ctx.stepsPerEpoch,
+          (cfg.epochsSearch + E) * ctx.stepsPerEpoch, cfg.lrWarmupFrac);
+        return 1;
+      },
       lossOf: (out, y, t) => taskLoss(out.logits, y, t, cfg.distill),
       apply: (grads) => { sgdW.apply(weights, grads); sgdQ.apply(quant, grads); },
       teacher,

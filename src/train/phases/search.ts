@@ -21,7 +21,7 @@ import { baselineAssignment } from '../baselines.js';
 import { LagrangeMultiplier } from '../budget.js';
 import { crossEntropy } from '../loss.js';
 import type { RunContext } from '../context.js';
-import { alphaLr, lrAt, temperatureAt } from '../schedule.js';
+import { alphaLr, temperatureAt, weightLrAt } from '../schedule.js';
 import { Sgd } from '../sgd.js';
 import { networkEpoch, taskLoss } from './network_epoch.js';
 
@@ -62,7 +62,7 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
     const t0 = performance.now();
     const r = networkEpoch(ctx, 'search', epoch, model, vars, bar, {
       beforeStep: (g) => {
-        sgdW.options.lr = lrAt(s.lrWeights, g, total, cfg.lrWarmupFrac);
+        sgdW.options.lr = weightLrAt(cfg.lrSchedule ?? 'phase', s.lrWeights, g, total, 0, (E + cfg.epochsFinetune) * ctx.stepsPerEpoch, cfg.lrWarmupFrac);
         return temperatureAt(s.temperatureStart, s.temperatureEnd, g, total);
       },
       lossOf: (out, y, t) => {
