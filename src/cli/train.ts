@@ -168,7 +168,7 @@ export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>, m
     },
     finetune: { lr: a.lrFinetune, momentum: a.momentum, weightDecay: a.weightDecay, lrQuant: a.lrQuant },
     lrWarmupFrac: a.lrWarmupFrac,
-    lrSchedule: a.lrSchedule,
+    lrSchedule: a.lrSchedule ?? 'phase',
     distill: { weight: a.distill, temperature: a.distillTemperature },
     norm,
     fromWarmup: a.fromWarmup ? path.resolve(a.fromWarmup) : null,

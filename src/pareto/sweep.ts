@@ -16,6 +16,7 @@ import { geometry, type ModelSpec } from '../models/spec.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { lockHolder } from '../util/lock.js';
+import { atOlderDefault } from '../util/settings.js';
 
 export interface SweepSpec {
   platform: string;
@@ -128,9 +129,9 @@ export async function runSweep(dir: string, spec: SweepSpec, o: SweepOptions): P
   const specFile = path.join(dir, 'sweep.json');
   if (existsSync(specFile)) {
     const saved = JSON.parse(await fs.readFile(specFile, 'utf8')) as SweepSpec;
-    // A train setting added after the sweep was started, at its neutral default (0, false),
-    // changes nothing: compare without it.
-    const train = Object.fromEntries(Object.entries(spec.train).filter(([k, v]) => k in saved.train || (v !== 0 && v !== false)));
+    // A train setting added after the sweep was started, at its neutral default (0, false,
+    // or the value older runs had: util/settings.ts), changes nothing: compare without it.
+    const train = Object.fromEntries(Object.entries(spec.train).filter(([k, v]) => k in saved.train || (v !== 0 && v !== false && !atOlderDefault(k, v))));
     if (JSON.stringify(saved) !== JSON.stringify({ ...spec, train })) {
       throw new UserError(`${specFile}: this directory holds a sweep with other settings; use the same flags or another --out`);
     }

@@ -30,6 +30,7 @@ import { RunContext, stateFile, type RunIO } from './context.js';
 import { finetunePhase } from './phases/finetune.js';
 import { searchPhase } from './phases/search.js';
 import { warmupPhase } from './phases/warmup.js';
+import { atOlderDefault } from '../util/settings.js';
 
 export type { EpochRecord, RunConfig } from './config.js';
 export type { RunIO } from './context.js';
@@ -125,7 +126,8 @@ export class Run {
     const saved = await readJsonFile<Record<string, unknown>>(file, 'the run settings file');
     const changed: string[] = [];
     for (const [k, v] of Object.entries(this.cfg)) {
-      if (!(k in saved) && (v === null || v === false)) continue; // a setting added later, at its default
+      // A setting added later, at its default (runs started before it existed ran that way).
+      if (!(k in saved) && (v === null || v === false || atOlderDefault(k, v))) continue;
       if (JSON.stringify(saved[k]) === JSON.stringify(v)) continue;
       if (LR_KEYS.has(k) && lrOnly(saved[k], v)) { changed.push(k); continue; }
       throw new UserError(`${file}: the run was started with ${k} = ${JSON.stringify(saved[k])}, not ${JSON.stringify(v)}; resume with the same settings`);
