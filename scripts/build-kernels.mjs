@@ -10,13 +10,14 @@
  *
  * The module runs inside the TF.js backend's own memory, so the build refuses a module
  * with any data segment or start function (it would write at addresses the backend's
- * allocator owns); see the header of wasm/src/kernels.cc.
+ * allocator owns), by the same check the loader makes (compileKernelModule in
+ * src/backend/wasmkernels/load.ts, built into dist/); see the header of wasm/src/kernels.cc.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SOURCES = ['wasm/src/kernels.cc', 'native/src/kernels.h', 'native/src/kernels_impl.h'];
@@ -53,36 +54,23 @@ function findClang() {
   return null;
 }
 
-/** Section ids of a wasm binary, in order. */
-function sectionIds(bytes) {
-  const ids = [];
-  let p = 8;
-  while (p < bytes.length) {
-    const id = bytes[p++];
-    let size = 0;
-    let shift = 0;
-    let b;
-    do {
-      b = bytes[p++];
-      size |= (b & 127) << shift;
-      shift += 7;
-    } while (b & 128);
-    ids.push(id);
-    p += size;
-  }
-  return ids;
-}
-
-function main() {
+async function main() {
+  // The loader's own check (no data segment, no start function) is the one the build applies.
+  const loader = path.join(root, 'dist', 'backend', 'wasmkernels', 'load.js');
+  if (!existsSync(loader)) fail('dist/ is missing: run `npm run build` first (the build checks the module with the loader)');
+  const { compileKernelModule } = await import(pathToFileURL(loader).href);
   const clang = findClang();
   if (!clang) fail('no clang found (Debian: apt-get install clang-14 lld-14)');
   const tmp = path.join(root, `${OUT}.${process.pid}.tmp`);
   const r = spawnSync(clang.bin, [...FLAGS, '-o', tmp, path.join(root, SOURCES[0])], { encoding: 'utf8' });
   if (r.status !== 0) fail(`${clang.bin} failed:\n${r.stderr}`);
   const bytes = readFileSync(tmp);
-  const ids = sectionIds(bytes);
-  if (ids.includes(11) || ids.includes(8)) fail('the module has a data segment or a start function: it would write into the backend\'s heap');
-  const mod = new WebAssembly.Module(bytes);
+  let mod;
+  try {
+    mod = compileKernelModule(tmp);
+  } catch (e) {
+    fail(`${e.message.split('\n')[0]}: it would write into the backend's heap`);
+  }
   const imports = WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}:${i.kind}`).sort();
   if (imports.join() !== 'env.hs_ctx:function,env.memory:memory') fail(`unexpected imports ${imports.join(', ')}`);
   renameSync(tmp, path.join(root, OUT));
@@ -98,4 +86,4 @@ function main() {
   console.log(`build:kernels: ${OUT} (${bytes.length} bytes, ${clang.version})`);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

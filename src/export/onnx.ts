@@ -116,34 +116,76 @@ export function convAttrs(l: ConvLayerSpec, depthwise: boolean, channels: number
   ];
 }
 
-/** One CU's part of a layer: its integer weights (OIHW) and bias, dequantized in the graph. */
-function partConv(g: OnnxGraph, run: LoadedRun, l: ConvLayerSpec, cu: ComputeUnit, prefix: string, channels: number[],
-  x: string, depthwise: boolean, tag: string): string {
-  const t = partTensors(run, l, cu, prefix, channels, depthwise, tag);
-  const { name, weights: w, weightScale: scale, bias: b, biasScale: bScale, dims: wDims } = t;
-  const scaleDims = scale.length > 1 ? [scale.length] : [];
-  let W: string, B: string;
-  if (cu.weights === 'float') {
-    W = g.init(`${name}.weight`, w, wDims);
-    B = g.init(`${name}.bias`, b, [channels.length]);
-  } else {
-    // Integer storage wide enough for the CU's format: int8 up to 8 bits (and ternary),
-    // int32 beyond (opset 13's DequantizeLinear takes int8, uint8 and int32; never wrapped).
-    const wide = typeof cu.weights === 'number' && cu.weights > 8;
-    const wi = g.init(`${name}.weight_int`, wide ? Int32Array.from(w) : Int8Array.from(w), wDims);
-    const ws = g.init(`${name}.weight_scale`, scale, scaleDims);
-    const wz = g.init(`${name}.weight_zero`, wide ? new Int32Array(scale.length) : new Int8Array(scale.length), scaleDims);
-    W = g.node('DequantizeLinear', [wi, ws, wz], scale.length > 1 ? [int('axis', 0)] : [], `${name}.weight`);
-    const bi = g.init(`${name}.bias_int`, Int32Array.from(b), [channels.length]);
-    B = g.node('DequantizeLinear', [bi, g.init(`${name}.bias_scale`, Float32Array.of(bScale), []), g.init(`${name}.bias_zero`, Int32Array.of(0), [])], [], `${name}.bias`);
+/**
+ * A part's weights as a graph input: float as they are, else the integers dequantized.
+ * Integer storage is wide enough for the format: int8 up to 8 bits (and ternary), int32
+ * beyond (opset 13's DequantizeLinear takes int8, uint8 and int32; never wrapped).
+ */
+export function weightInput(g: OnnxGraph, t: PartTensors): string {
+  if (t.format === 'float') return g.init(`${t.name}.weight`, t.weights, t.dims);
+  const n = t.weightScale.length, perChannel = n > 1, dims = perChannel ? [n] : [];
+  const wide = typeof t.format === 'number' && t.format > 8;
+  const wi = g.init(`${t.name}.weight_int`, wide ? Int32Array.from(t.weights) : Int8Array.from(t.weights), t.dims);
+  const wz = g.init(`${t.name}.weight_zero`, wide ? new Int32Array(n) : new Int8Array(n), dims);
+  return g.node('DequantizeLinear', [wi, g.init(`${t.name}.weight_scale`, t.weightScale, dims), wz], perChannel ? [int('axis', 0)] : [], `${t.name}.weight`);
+}
+
+/** A part's bias as the run keeps it: float, or int16 values at their own scale, dequantized. */
+export function biasInput(g: OnnxGraph, t: PartTensors): string {
+  const n = t.bias.length;
+  if (t.format === 'float') return g.init(`${t.name}.bias`, t.bias, [n]);
+  return g.node('DequantizeLinear', [g.init(`${t.name}.bias_int`, Int32Array.from(t.bias), [n]), g.init(`${t.name}.bias_scale`, Float32Array.of(t.biasScale), []),
+    g.init(`${t.name}.bias_zero`, Int32Array.of(0), [])], [], `${t.name}.bias`);
+}
+
+/** A depthwise part's input: its own channels of x. */
+export function depthwiseInput(g: OnnxGraph, name: string, x: string, channels: number[]): string {
+  return g.node('Gather', [x, g.init(`${name}.in_channels`, BigInt64Array.from(channels.map(BigInt)), [channels.length])], [int('axis', 1)]);
+}
+
+/** An FC layer's input flattened as our FC flattens it: NHWC (h, w, c order), ONNX tensors being NCHW. */
+export function flattenForFc(g: OnnxGraph, tag: string, x: string, cin: number): string {
+  const hwc = g.node('Transpose', [x], [ints('perm', [0, 2, 3, 1])], `${tag}.nhwc`);
+  return g.node('Reshape', [hwc, g.init(`${tag}.flat_shape`, BigInt64Array.of(-1n, BigInt(cin), 1n, 1n), [4])], [], `${tag}.flatten`);
+}
+
+/** One CU's share of layer k: its channels, the parameters' prefix, depthwise or not. */
+export interface LayerPart { cu: ComputeUnit; channels: number[]; prefix: string; depthwise: boolean }
+
+/** The per-CU parts of layer k (CUs with channels, in platform order). */
+export function layerParts(run: LoadedRun, l: ConvLayerSpec, k: number): LayerPart[] {
+  const { platform, assignment, plans } = run;
+  const plan = plans[k]!;
+  const split = plan.mode === 'conv-vs-depthwise' && plan.searchable && platform.split.style === 'conv-vs-depthwise' ? platform.split : null;
+  return platform.cus.flatMap((cu) => {
+    const channels = assignment[k]!.flatMap((c, ch) => (c === cu.index ? [ch] : []));
+    if (channels.length === 0) return [];
+    const convBranch = split?.conv === cu.index;
+    return [{ cu, channels, prefix: convBranch ? `${l.name}.conv` : l.name, depthwise: l.kind === 'depthwise' && !convBranch }];
+  });
+}
+
+/** The parts' outputs concatenated on channels and put back in channel order. */
+export function concatInOrder(g: OnnxGraph, l: ConvLayerSpec, outputs: string[], parts: LayerPart[]): string {
+  const order = parts.flatMap((p) => p.channels);
+  let y = outputs.length === 1 ? outputs[0]! : g.node('Concat', outputs, [int('axis', 1)], `${l.name}.concat`);
+  if (order.some((c, i) => c !== i)) {
+    const inverse = new Array<number>(order.length);
+    order.forEach((c, i) => { inverse[c] = i; });
+    y = g.node('Gather', [y, g.init(`${l.name}.channel_order`, BigInt64Array.from(inverse.map(BigInt)), [inverse.length])], [int('axis', 1)], `${l.name}.ordered`);
   }
-  let input = x;
-  if (depthwise) input = g.node('Gather', [x, g.init(`${name}.in_channels`, BigInt64Array.from(channels.map(BigInt)), [channels.length])], [int('axis', 1)]);
-  return g.node('Conv', [input, W, B], convAttrs(l, depthwise, channels.length), name);
+  return y;
+}
+
+/** One CU's part of a layer: its integer weights (OIHW) and bias, dequantized in the graph. */
+function partConv(g: OnnxGraph, run: LoadedRun, l: ConvLayerSpec, part: LayerPart, x: string): string {
+  const t = partTensors(run, l, part.cu, part.prefix, part.channels, part.depthwise, part.cu.name);
+  const input = part.depthwise ? depthwiseInput(g, t.name, x, part.channels) : x;
+  return g.node('Conv', [input, weightInput(g, t), biasInput(g, t)], convAttrs(l, part.depthwise, part.channels.length), t.name);
 }
 
 export async function exportOnnx(run: LoadedRun, file: string): Promise<{ nodes: number; initializers: number }> {
-  const { spec, platform, model, assignment, plans } = run;
+  const { spec, model } = run;
   const g = new OnnxGraph();
   const nchw = g.node('Transpose', ['input'], [ints('perm', [0, 3, 1, 2])], 'input_nchw');
   const last = walkModel<string>(spec, nchw, {
@@ -153,32 +195,11 @@ export async function exportOnnx(run: LoadedRun, file: string): Promise<{ nodes:
       const inputs = groups.map((grp) => {
         let x = input;
         if (grp.param !== null) x = actQuant(g, grp.param, x, model.params.get(grp.param), grp.bits!);
-        if (l.kind === 'fc' && l.inH * l.inW > 1) {
-          // Our FC flattens NHWC (h, w, c order); ONNX tensors are NCHW.
-          const hwc = g.node('Transpose', [x], [ints('perm', [0, 2, 3, 1])], `${grp.param ?? l.name}.nhwc`);
-          x = g.node('Reshape', [hwc, g.init(`${grp.param ?? l.name}.flat_shape`, BigInt64Array.of(-1n, BigInt(l.cin), 1n, 1n), [4])], [], `${grp.param ?? l.name}.flatten`);
-        }
-        return x;
+        return l.kind === 'fc' && l.inH * l.inW > 1 ? flattenForFc(g, grp.param ?? l.name, x, l.cin) : x;
       });
       const inputOf = (cu: number) => inputs[groups.findIndex((grp) => grp.cus.includes(cu))]!;
-      const plan = plans[k]!;
-      const split = plan.mode === 'conv-vs-depthwise' && plan.searchable && platform.split.style === 'conv-vs-depthwise' ? platform.split : null;
-      const parts: string[] = [];
-      const order: number[] = [];
-      for (const cu of platform.cus) {
-        const channels = assignment[k]!.flatMap((c, ch) => (c === cu.index ? [ch] : []));
-        if (channels.length === 0) continue;
-        const convBranch = split?.conv === cu.index;
-        parts.push(partConv(g, run, l, cu, convBranch ? `${l.name}.conv` : l.name, channels, inputOf(cu.index),
-          l.kind === 'depthwise' && !convBranch, cu.name));
-        order.push(...channels);
-      }
-      let y = parts.length === 1 ? parts[0]! : g.node('Concat', parts, [int('axis', 1)], `${l.name}.concat`);
-      if (order.some((c, i) => c !== i)) {
-        const inverse = new Array<number>(order.length);
-        order.forEach((c, i) => { inverse[c] = i; });
-        y = g.node('Gather', [y, g.init(`${l.name}.channel_order`, BigInt64Array.from(inverse.map(BigInt)), [inverse.length])], [int('axis', 1)], `${l.name}.ordered`);
-      }
+      const parts = layerParts(run, l, k);
+      const y = concatInOrder(g, l, parts.map((part) => partConv(g, run, l, part, inputOf(part.cu.index))), parts);
       return act(g, l.act, y, l.name);
     },
     add: (a, u, v) => (a.relu

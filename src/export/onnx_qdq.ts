@@ -23,11 +23,13 @@
  * half an accumulator step, and the floor is off within 2^-16 below an integer; either can
  * flip an activation by one quantizer step.
  */
-import type { ComputeUnit } from '../hw/platform.js';
 import { walkModel, type ConvLayerSpec } from '../models/spec.js';
 import { pactConstants } from '../quant/quantizers.js';
 import type { LoadedRun } from './load.js';
-import { act, actQuant, convAttrs, int, ints, OnnxGraph, partTensors, poolNode, writeOnnxModel } from './onnx.js';
+import {
+  act, actQuant, biasInput, concatInOrder, convAttrs, depthwiseInput, flattenForFc, int, ints, layerParts, OnnxGraph, partTensors,
+  poolNode, weightInput, writeOnnxModel, type LayerPart,
+} from './onnx.js';
 
 /**
  * For a quantizer folded into a convolution's output: the shift that makes
@@ -73,7 +75,7 @@ function consumersOf(run: LoadedRun): Map<number, (string | null)[]> {
 }
 
 export async function exportOnnxQdq(run: LoadedRun, file: string): Promise<{ nodes: number; initializers: number; integerConvs: number; floatConvs: number }> {
-  const { spec, platform, model, assignment, plans } = run;
+  const { spec, model } = run;
   const g = new OnnxGraph();
   const consumers = consumersOf(run);
   const bitsOf = new Map<string, number>();
@@ -130,37 +132,18 @@ export async function exportOnnxQdq(run: LoadedRun, file: string): Promise<{ nod
         else if (grp.bits! > 8) v = { kind: 'float', name: actQuant(g, grp.param, asFloat(input), model.params.get(grp.param), grp.bits!) };
         else if (input.kind === 'q' && input.param === grp.param) v = input;
         else v = quantize(asFloat(input), grp.param, grp.bits!, grp.param);
-        if (l.kind === 'fc' && l.inH * l.inW > 1) {
-          const tag = grp.param ?? l.name;
-          const hwc = g.node('Transpose', [v.name], [ints('perm', [0, 2, 3, 1])], `${tag}.nhwc`);
-          const flat = g.node('Reshape', [hwc, g.init(`${tag}.flat_shape`, BigInt64Array.of(-1n, BigInt(l.cin), 1n, 1n), [4])], [], `${tag}.flatten`);
-          v = { ...v, name: flat };
-        }
-        return v;
+        return l.kind === 'fc' && l.inH * l.inW > 1 ? { ...v, name: flattenForFc(g, grp.param ?? l.name, v.name, l.cin) } : v;
       });
       const inputOf = (cu: number) => inputs[groups.findIndex((grp) => grp.cus.includes(cu))]!;
       const outParam = outputQuantizer(k, l);
       const out = outParam ? quantConsts(outParam, bitsOf.get(outParam)!) : null;
-      const plan = plans[k]!;
-      const split = plan.mode === 'conv-vs-depthwise' && plan.searchable && platform.split.style === 'conv-vs-depthwise' ? platform.split : null;
-      const parts: string[] = [];
-      const order: number[] = [];
-      for (const cu of platform.cus) {
-        const channels = assignment[k]!.flatMap((c, ch) => (c === cu.index ? [ch] : []));
-        if (channels.length === 0) continue;
-        const convBranch = split?.conv === cu.index;
-        const depthwise = l.kind === 'depthwise' && !convBranch;
-        const part = partConvQdq(g, run, l, cu, convBranch ? `${l.name}.conv` : l.name, channels, inputOf(cu.index), depthwise, out);
-        if (part.integer) integerConvs++; else floatConvs++;
-        parts.push(part.name);
-        order.push(...channels);
-      }
-      let y = parts.length === 1 ? parts[0]! : g.node('Concat', parts, [int('axis', 1)], `${l.name}.concat`);
-      if (order.some((c, i) => c !== i)) {
-        const inverse = new Array<number>(order.length);
-        order.forEach((c, i) => { inverse[c] = i; });
-        y = g.node('Gather', [y, g.init(`${l.name}.channel_order`, BigInt64Array.from(inverse.map(BigInt)), [inverse.length])], [int('axis', 1)], `${l.name}.ordered`);
-      }
+      const parts = layerParts(run, l, k);
+      const outputs = parts.map((part) => {
+        const r = partConvQdq(g, run, l, part, inputOf(part.cu.index), out);
+        if (r.integer) integerConvs++; else floatConvs++;
+        return r.name;
+      });
+      const y = concatInOrder(g, l, outputs, parts);
       if (!out) return { kind: 'float', name: act(g, l.act, y, l.name) };
       // relu: uint8 saturation at 0; relu6: floor(s·min(x, 6)) = min(floor(s·x), floor(6s)).
       const bits = bitsOf.get(outParam!)!;
@@ -186,10 +169,10 @@ export async function exportOnnxQdq(run: LoadedRun, file: string): Promise<{ nod
  * integer input and weights ≤ 8 bits, an integer convolution ending in QuantizeLinear;
  * otherwise a float-compute conv of dequantized integers (as `--format onnx`).
  */
-function partConvQdq(g: OnnxGraph, run: LoadedRun, l: ConvLayerSpec, cu: ComputeUnit, prefix: string, channels: number[],
-  x: Val, depthwise: boolean, out: { step: number } | null): { name: string; integer: boolean } {
-  const t = partTensors(run, l, cu, prefix, channels, depthwise, cu.name);
-  const n = channels.length;
+function partConvQdq(g: OnnxGraph, run: LoadedRun, l: ConvLayerSpec, part: LayerPart, x: Val,
+  out: { step: number } | null): { name: string; integer: boolean } {
+  const t = partTensors(run, l, part.cu, part.prefix, part.channels, part.depthwise, part.cu.name);
+  const n = part.channels.length;
   const perChannel = t.weightScale.length > 1;
   const integer = out !== null && x.kind === 'q' && t.format !== 'float' && !(typeof t.format === 'number' && t.format > 8);
   if (integer) {
@@ -198,37 +181,24 @@ function partConvQdq(g: OnnxGraph, run: LoadedRun, l: ConvLayerSpec, cu: Compute
     t.weights = t.weights.map((v) => v * m);
     t.weightScale = t.weightScale.map((v) => v / m);
   }
-  let input = x.name;
-  if (depthwise) input = g.node('Gather', [input, g.init(`${t.name}.in_channels`, BigInt64Array.from(channels.map(BigInt)), [n])], [int('axis', 1)]);
-  let W: string, B: string;
-  if (t.format === 'float') {
-    W = g.init(`${t.name}.weight`, t.weights, t.dims);
-  } else {
-    const wide = typeof t.format === 'number' && t.format > 8;
-    const dims = perChannel ? [t.weightScale.length] : [];
-    const wi = g.init(`${t.name}.weight_int`, wide ? Int32Array.from(t.weights) : Int8Array.from(t.weights), t.dims);
-    const wz = g.init(`${t.name}.weight_zero`, wide ? new Int32Array(t.weightScale.length) : new Int8Array(t.weightScale.length), dims);
-    W = g.node('DequantizeLinear', [wi, g.init(`${t.name}.weight_scale`, t.weightScale, dims), wz], perChannel ? [int('axis', 0)] : [], `${t.name}.weight`);
-  }
-  const biasFloat = Float32Array.from(t.bias, (v) => v * t.biasScale);
+  const input = part.depthwise ? depthwiseInput(g, t.name, x.name, part.channels) : x.name;
+  const W = weightInput(g, t);
+  let B: string;
   if (integer) {
     // int32 bias at the accumulator scale s_in·s_w[c], with the output quantizer's floor shift.
     const stepIn = (x as { step: number }).step;
     const acc = Float32Array.from({ length: n }, (_, c) => stepIn * t.weightScale[perChannel ? c : 0]!);
-    const bi = Int32Array.from(biasFloat, (v, c) => Math.round((v - FLOOR_SHIFT * out!.step) / acc[c]!));
+    const bi = Int32Array.from(t.bias, (v, c) => Math.round((Math.fround(v * t.biasScale) - FLOOR_SHIFT * out!.step) / acc[c]!));
     B = g.node('DequantizeLinear', [g.init(`${t.name}.bias_int`, bi, [n]), g.init(`${t.name}.bias_scale`, acc, [n]),
       g.init(`${t.name}.bias_zero`, new Int32Array(n), [n])], [int('axis', 0)], `${t.name}.bias`);
-  } else if (t.format === 'float') {
-    B = g.init(`${t.name}.bias`, t.bias, [n]);
   } else {
     // As `--format onnx` writes it, so the float-compute parts compute what that export does.
-    B = g.node('DequantizeLinear', [g.init(`${t.name}.bias_int`, Int32Array.from(t.bias), [n]), g.init(`${t.name}.bias_scale`, Float32Array.of(t.biasScale), []),
-      g.init(`${t.name}.bias_zero`, Int32Array.of(0), [])], [], `${t.name}.bias`);
+    B = biasInput(g, t);
   }
   const inputF = x.kind === 'q'
     ? g.node('DequantizeLinear', [input, g.init(`${t.name}.in_scale`, Float32Array.of(x.step), []), g.init(`${t.name}.in_zero`, Uint8Array.of(0), [])], [], `${t.name}.in`)
     : input;
-  const conv = g.node('Conv', [inputF, W, B], convAttrs(l, depthwise, n), out ? `${t.name}.conv` : t.name);
+  const conv = g.node('Conv', [inputF, W, B], convAttrs(l, part.depthwise, n), out ? `${t.name}.conv` : t.name);
   if (!out) return { name: conv, integer: false };
   // A float-compute part feeding the quantizer: the same quantizer on its output.
   const shifted = integer ? conv : g.node('Add', [conv, g.init(`${t.name}.floor_shift`, Float32Array.of(-FLOOR_SHIFT * out.step), [])], [], `${t.name}.shift`);

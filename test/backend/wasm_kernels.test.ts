@@ -4,13 +4,14 @@
  * scratch arena grows on demand, and bad calls are refused before they reach the heap.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { initEngine, loadWasmKernels } from '../../src/backend/engine.js';
 import { registerNativeKernels } from '../../src/backend/native/register.js';
-import { WASM_KERNELS_PATH, wasmSectionIds } from '../../src/backend/wasmkernels/load.js';
+import { compileKernelModule, WASM_KERNELS_PATH, wasmSectionIds } from '../../src/backend/wasmkernels/load.js';
 import { compareWithCpu } from '../helpers/backends.js';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -33,6 +34,13 @@ describe('the committed WebAssembly kernels', () => {
     expect(ids).not.toContain(8);
     const imports = WebAssembly.Module.imports(new WebAssembly.Module(bytes)).map((i) => `${i.module}.${i.name}`).sort();
     expect(imports).toEqual(['env.hs_ctx', 'env.memory']);
+  });
+
+  it('a module with a data segment is refused before it is instantiated (loader and build alike)', () => {
+    // magic, version, then a data section (id 11) of one byte: zero segments
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'hetsplit-wasm-')), 'data.wasm');
+    writeFileSync(file, Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 11, 1, 0));
+    expect(() => compileKernelModule(file)).toThrow(/has a data segment or a start function/);
   });
 });
 

@@ -198,10 +198,9 @@ export async function instantiateWasmKernels(backend: BackendWasm, memory: WebAs
       call(name, () => ex[name](pa, pb, po));
     };
 
-  const sameLength = (what: string, c: number, checks: [Float32Array, string, number][]): number[] => {
-    if (!(c > 0)) throw new TypeError(`hetsplit wasm: ${what}: no channels`);
-    return checks.map(([v, n, len]) => ptr(v, `${what} ${n}`, len));
-  };
+  /** Heap addresses of a call's arrays, each checked for its expected length. */
+  const heapPointers = (what: string, checks: [Float32Array, string, number][]): number[] =>
+    checks.map(([v, n, len]) => ptr(v, `${what} ${n}`, len));
 
   let active = threads;
   return {
@@ -226,14 +225,14 @@ export async function instantiateWasmKernels(backend: BackendWasm, memory: WebAs
     batchNormForward(x, gamma, beta, y, stats, eps) {
       const c = gamma.length, n = x.length;
       if (c === 0 || n % c !== 0) throw new TypeError('hetsplit wasm: batchNormForward: x is not rows x C');
-      const [px, pg, pb, py, ps] = sameLength('batchNormForward', c,
+      const [px, pg, pb, py, ps] = heapPointers('batchNormForward',
         [[x, 'x', n], [gamma, 'gamma', c], [beta, 'beta', c], [y, 'y', n], [stats, 'stats', 3 * c]]);
       call('batchNormForward', () => ex.hs_batchnorm_forward(px!, pg!, pb!, n / c, c, eps, py!, ps!));
     },
     batchNormBackward(dy, x, gamma, stats, dx, grads) {
       const c = gamma.length, n = x.length;
       if (c === 0 || n % c !== 0) throw new TypeError('hetsplit wasm: batchNormBackward: x is not rows x C');
-      const [pd, px, pg, ps, pdx, pgr] = sameLength('batchNormBackward', c,
+      const [pd, px, pg, ps, pdx, pgr] = heapPointers('batchNormBackward',
         [[dy, 'dy', n], [x, 'x', n], [gamma, 'gamma', c], [stats, 'stats', 3 * c], [dx, 'dx', n], [grads, 'grads', 2 * c]]);
       call('batchNormBackward', () => ex.hs_batchnorm_backward(pd!, px!, pg!, ps!, n / c, c, pdx!, pgr!));
     },
