@@ -16,6 +16,7 @@ import { MODELS } from '../models/zoo.js';
 import { checkBaseline } from '../train/baselines.js';
 import { Run, type RunConfig } from '../train/run.js';
 import { LR_SCHEDULES, type LrSchedule } from '../train/schedule.js';
+import { SENSITIVITY_SCORES, type SensitivityScore } from '../search/sensitivity.js';
 import { UserError } from '../util/errors.js';
 import { showProgress, startEngine, type GlobalArgs } from './common.js';
 import { dataOptions } from './data.js';
@@ -26,7 +27,7 @@ export interface TrainArgs extends GlobalArgs {
   trainLimit: number; testLimit: number; valSize: number; out?: string; resume: boolean; fromWarmup?: string;
   lrWarmup: number; lrWeights: number; lrAlpha?: number; alphaTravel: number; lrQuant: number; lrFinetune: number; lrWarmupFrac: number; lrSchedule: LrSchedule;
   momentum: number; weightDecay: number; weightDecayWarmup: number; temperatureStart: number; temperatureEnd: number; costTemperature: number;
-  relaxation: 'hard' | 'soft'; ternaryGrad: 'clip' | 'pass'; warmStart: 'auto' | 'even'; warmStartMargin: number; calibrate: boolean;
+  relaxation: 'hard' | 'soft'; ternaryGrad: 'clip' | 'pass'; warmStart: 'auto' | 'even'; warmStartMargin: number; sensitivity: SensitivityScore; calibrate: boolean;
   budget?: string; budgetLatencyMs?: number; budgetEnergyMj?: number; lagrangeLr: number;
   distill: number; distillTemperature: number;
   warmupOnly?: boolean; mapping?: string;
@@ -64,6 +65,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('relaxation', { choices: ['hard', 'soft'] as const, default: 'hard' as const, describe: 'hard: argmax mapping forward, softmax gradient (straight-through); soft: mixed weights' })
     .option('ternary-grad', { choices: ['clip', 'pass'] as const, default: 'clip' as const, describe: 'ternary weight gradient outside |w| <= S: zero (clip) or straight through (pass)' })
     .option('warm-start', { choices: ['auto', 'even'] as const, default: 'auto' as const, describe: 'auto: with a budget, start from the sensitivity-ranked mapping on it' })
+    .option('sensitivity', { choices: SENSITIVITY_SCORES, default: 'taylor' as SensitivityScore, describe: 'warm start\'s channel score: taylor (first-order loss change) or fisher (second order, empirical-Fisher curvature)' })
     .option('warm-start-margin', { type: 'number', default: 1, describe: 'logit gap of the warm start' })
     .option('calibrate', { type: 'boolean', default: true, describe: 'match each layer\'s output statistics to the float network after a mapping change (--no-calibrate to skip)' })
     .option('lagrange-lr', { type: 'number', default: 0.5, describe: 'budget mode: step of the multiplier, lambda += lr*(cost/budget - 1) per step' })
@@ -169,6 +171,7 @@ export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>, m
     finetune: { lr: a.lrFinetune, momentum: a.momentum, weightDecay: a.weightDecay, lrQuant: a.lrQuant },
     lrWarmupFrac: a.lrWarmupFrac,
     lrSchedule: a.lrSchedule ?? 'phase',
+    sensitivity: a.sensitivity ?? 'taylor',
     distill: { weight: a.distill, temperature: a.distillTemperature },
     norm,
     fromWarmup: a.fromWarmup ? path.resolve(a.fromWarmup) : null,

@@ -1,25 +1,38 @@
 /**
- * Channel sensitivity for the warm start: a first-order (Taylor) estimate of how much the
- * loss grows when a channel's weights are quantized the way a less precise CU quantizes
- * them instead of the most precise CU's way,
- *   Δ_c(i) = Σ_{w ∈ channel c} g_w · (Q_i(w) − Q_best(w)),
- * with g the gradient of `loss` for the network with every channel on its most precise CU,
- * accumulated over a few batches. Preferences are −|Δ_c(i)| (0 on the most precise CU).
+ * Channel sensitivity for the warm start: an estimate of how much the loss grows when a
+ * channel's weights are quantized the way a less precise CU quantizes them instead of the
+ * most precise CU's way. With d = Q_i(w) − Q_best(w) over the channel's weights and the
+ * gradients g_b of `loss` on micro-batches b of the network with every channel on its
+ * most precise CU:
+ *   taylor:  Δ_c(i) = |Σ_w ḡ_w d_w|                      (first order; ḡ summed over batches)
+ *   fisher:  Δ_c(i) = Σ_w ḡ_w d_w + ½ Σ_w H_w d_w²,       H_w = B · mean_b g_{b,w}²
+ * the second a second-order Taylor expansion whose diagonal Hessian is the empirical
+ * Fisher (B · E[g_b²] estimates the per-sample E[g²] for micro-batches of B images). At a
+ * trained network the first-order term is small and noisy; the curvature term is what
+ * tells a channel ternary quantization hurts from one it does not. Preferences are −Δ
+ * (0 on the most precise CU), on one scale across layers, so the knapsack can trade them.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { SearchModel } from './model.js';
 import { precisionRank, type Preferences } from './projection.js';
 
+export const SENSITIVITY_SCORES = ['taylor', 'fisher'] as const;
+export type SensitivityScore = typeof SENSITIVITY_SCORES[number];
+
 export function sensitivityPreferences(model: SearchModel, batches: Iterable<{ x: tf.Tensor4D; y: tf.Tensor1D }>,
-  loss: (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.Scalar): Preferences {
+  loss: (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.Scalar, score: SensitivityScore = 'taylor'): Preferences {
   const { platform, plans, spec } = model;
   const precise = plans.map((plan) => [...plan.eligible].sort((a, b) => precisionRank(platform.cus[b]!) - precisionRank(platform.cus[a]!) || a - b)[0]!);
   const weights = model.group('weights');
   const wVars = spec.layers.map((l) => weights.get(`${l.name}.w`)!);
   model.fix(spec.layers.map((l, k) => Array(l.cout).fill(precise[k]!)));
   const sums = spec.layers.map((l) => tf.zeros(weights.get(`${l.name}.w`)!.shape));
+  const squares = score === 'fisher' ? spec.layers.map((l) => tf.zeros(weights.get(`${l.name}.w`)!.shape)) : null;
+  let nb = 0, images = 0;
   try {
     for (const b of batches) {
+      nb++;
+      images += b.y.shape[0];
       tf.tidy(() => {
         const { grads } = tf.variableGrads(() => loss(model.forward(b.x).logits, b.y), wVars);
         spec.layers.forEach((_, k) => {
@@ -27,32 +40,43 @@ export function sensitivityPreferences(model: SearchModel, batches: Iterable<{ x
           const next = tf.keep(tf.add(sums[k]!, g));
           sums[k]!.dispose();
           sums[k] = next;
+          if (squares) {
+            const sq = tf.keep(tf.add(squares[k]!, tf.square(g)));
+            squares[k]!.dispose();
+            squares[k] = sq;
+          }
         });
       });
     }
   } finally {
     model.unfix();
   }
+  // fisher: ḡ = Σ g_b / nb, H = B · Σ g_b² / nb with B = images / nb.
+  const gScale = score === 'fisher' ? 1 / Math.max(1, nb) : 1;
+  const hScale = nb > 0 ? images / nb / nb : 0;
   const out: Preferences = spec.layers.map((l, k) => {
     const plan = plans[k]!;
     const n = platform.cus.length;
     const pref = Array.from({ length: l.cout }, () => Array.from({ length: n }, (_, i) => (plan.eligible.includes(i) ? 0 : -Infinity)));
     if (!plan.searchable || plan.mode !== 'per-channel') return pref;
     const qBest = model.quantizedWeights(k, precise[k]!);
+    // Output channels: the last axis (HWIO), axis 2 for depthwise [k, k, C, 1].
+    const axes = l.kind === 'depthwise' ? [0, 1, 3] : [0, 1, 2];
     for (const i of plan.eligible) {
       if (i === precise[k]) continue;
       const d = tf.tidy(() => {
-        const qi = model.quantizedWeights(k, i);
-        const prod = tf.mul(sums[k]!, tf.sub(qi, qBest));
-        // Output channels: the last axis (HWIO), axis 2 for depthwise [k, k, C, 1].
-        const axes = l.kind === 'depthwise' ? [0, 1, 3] : [0, 1, 2];
-        return tf.sum(prod, axes).dataSync() as Float32Array;
+        const diff = tf.sub(model.quantizedWeights(k, i), qBest);
+        const first = tf.mul(tf.mul(sums[k]!, gScale), diff);
+        if (!squares) return tf.abs(tf.sum(first, axes)).dataSync() as Float32Array;
+        const second = tf.mul(tf.mul(squares[k]!, 0.5 * hScale), tf.square(diff));
+        return tf.sum(tf.add(first, second), axes).dataSync() as Float32Array;
       });
-      d.forEach((v, c) => { pref[c]![i] = -Math.abs(v); });
+      d.forEach((v, c) => { pref[c]![i] = -v; });
     }
     qBest.dispose();
     return pref;
   });
   tf.dispose(sums);
+  if (squares) tf.dispose(squares);
   return out;
 }

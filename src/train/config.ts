@@ -2,6 +2,7 @@
 import type { Normalization } from '../data/pipeline.js';
 import type { Objective } from '../hw/cost.js';
 import type { Assignment } from '../search/model.js';
+import type { SensitivityScore } from '../search/sensitivity.js';
 import type { LrSchedule } from './schedule.js';
 
 export interface RunConfig {
@@ -54,6 +55,8 @@ export interface RunConfig {
   lrWarmupFrac: number;
   /** One lr schedule per phase, or one over search + fine-tune (schedule.ts); absent in older runs: 'phase'. */
   lrSchedule?: LrSchedule;
+  /** The warm start's channel score (search/sensitivity.ts); absent in older runs: 'taylor'. */
+  sensitivity?: SensitivityScore;
   /** Knowledge distillation from the float warm-up network: weight of the KL term (0: off) and its temperature. */
   distill: { weight: number; temperature: number };
   norm: Normalization;

@@ -171,17 +171,22 @@ function evenStart(ctx: RunContext, model: SearchModel): void {
  * when quantized a cheaper CU's way), the counts chosen by the exact knapsack for the
  * budget, then α set so that mapping is the argmax.
  */
+const FISHER_BATCH = 16;
+
 function warmStart(ctx: RunContext, model: SearchModel, budget: number): void {
   const t0 = performance.now();
+  const score = ctx.cfg.sensitivity ?? 'taylor';
   const idx = ctx.trainIdx.subarray(0, Math.min(512, ctx.trainIdx.length));
+  // fisher estimates the curvature from the spread of micro-batch gradients: many small batches.
+  const batchSize = score === 'fisher' ? FISHER_BATCH : ctx.cfg.batch;
   const batches = (function* () {
-    for (const b of epochBatches(ctx.data.train, idx, { batchSize: ctx.cfg.batch, shuffle: false, augment: false, norm: ctx.cfg.norm, seed: 0, dropLast: false }, 0)) {
+    for (const b of epochBatches(ctx.data.train, idx, { batchSize, shuffle: false, augment: false, norm: ctx.cfg.norm, seed: 0, dropLast: false }, 0)) {
       try { yield b; } finally { tf.dispose([b.x, b.y]); }
     }
   })();
-  const pref = sensitivityPreferences(model, batches, crossEntropy);
+  const pref = sensitivityPreferences(model, batches, crossEntropy, score);
   const p = projectToBudget(ctx.platform, ctx.plans, ctx.cfg.target, budget, pref);
   model.setAlpha(p.assignment, ctx.cfg.search.warmStartMargin);
   ctx.io.log(`search: warm start on the budget (cost ${p.cost.toPrecision(6)}, ${(100 * p.cost / budget).toFixed(2)}% of it; ` +
-    `sensitivity on ${idx.length} images, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    `${score} sensitivity on ${idx.length} images, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }
