@@ -193,7 +193,7 @@ export function trainCommandOptions<T>(y: Argv<T>) {
     .option('budget-latency-ms', { type: 'number', describe: 'latency budget in ms (sets --target latency)' })
     .option('budget-energy-mj', { type: 'number', describe: 'energy budget in mJ (sets --target energy)' })
     .option('warmup-only', { type: 'boolean', describe: 'stop after the float warm-up (a sweep\'s shared warm-up)' })
-    .option('mapping', { type: 'string', describe: 'baseline: fine-tune this fixed mapping instead of searching (all:<cu>, min-latency, min-energy, random:<run dir>)' })
+    .option('mapping', { type: 'string', describe: 'baseline: fine-tune this fixed mapping instead of searching (all:<cu>, min-latency, min-energy, random:<run dir>, or uniform with --budget: the same fraction of every layer on the more precise CU)' })
     .option('lambda', { type: 'number', default: 0.5, describe: 'weight of the normalised cost term' })
     .option('out', { type: 'string', describe: 'run directory (default runs/<model>-<platform>-<target>-l<lambda>)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last checkpoint' });
@@ -216,8 +216,11 @@ export async function train(args: TrainArgs, engine?: EngineInfo): Promise<void>
     const target = args.budgetLatencyMs !== undefined ? 'latency' : args.budgetEnergyMj !== undefined ? 'energy' : args.target;
     const cfg = resolveConfig({ ...args, target }, spec.name, norm);
     cfg.budget = resolveBudget(args, platform, planLayers(platform, geometry(spec), spec.name), target);
-    if (cfg.budget && cfg.fixedMapping) throw new UserError('--mapping fine-tunes a fixed mapping: a budget does not apply');
-    if (cfg.fixedMapping) checkBaseline(cfg.fixedMapping, platform, planLayers(platform, geometry(spec), spec.name));
+    if (cfg.budget && cfg.fixedMapping && cfg.fixedMapping !== 'uniform') throw new UserError('--mapping fine-tunes a fixed mapping: a budget does not apply (except to --mapping uniform)');
+    if (cfg.fixedMapping) {
+      checkBaseline(cfg.fixedMapping, platform, planLayers(platform, geometry(spec), spec.name), '--mapping', false,
+        cfg.budget ? { ...cfg.budget, target } : null);
+    }
     const info = engine ?? await startEngine(args);
     const data = await locateCifar({ dataset: args.dataset, data: args.data });
     console.log(`data: ${data.source} (${data.train.n} train, ${data.test.n} test)`);

@@ -5,8 +5,8 @@
  * budget: a knapsack over the layers' exact count tables.
  */
 import { UserError } from '../util/errors.js';
-import { layerCost, networkCost, type Counts, type LayerPlan, type Objective } from './cost.js';
-import type { Platform } from './platform.js';
+import { bestSplit, layerCost, networkCost, type Counts, type LayerPlan, type Objective } from './cost.js';
+import { byPrecision, type Platform } from './platform.js';
 
 /** Every count vector of a layer over its eligible CUs (all on CU order; ≤ 3 eligible CUs). */
 export function countOptions(p: Platform, plan: LayerPlan): number[][] {
@@ -71,6 +71,34 @@ export function countsUnderBudget(p: Platform, plans: LayerPlan[], objective: Ob
     i = st.prev;
   }
   return out;
+}
+
+/**
+ * The uniform heuristic under a budget: the same fraction f of every split layer's
+ * channels on its more precise CU (rounded to whole channels), the rest on the other,
+ * with the largest f on a grid of 1/steps whose network cost is ≤ the budget. Layers that
+ * do not split per channel between exactly two CUs keep their cost-optimal split. The
+ * cost is not monotonic in f (a layer's latency is the slower CU's), so every grid value
+ * is tried. null when none fits.
+ */
+export function uniformCounts(p: Platform, plans: LayerPlan[], objective: Objective, budget: number,
+  steps = 4096): { counts: Counts; fraction: number; cost: number } | null {
+  const split = plans.map((plan) => plan.searchable && plan.mode === 'per-channel' && plan.eligible.length === 2);
+  const fixed = plans.map((plan, l) => (split[l] ? null : bestSplit(p, plan, objective)));
+  const countsAt = (f: number): Counts => plans.map((plan, l) => {
+    if (!split[l]) return fixed[l]!;
+    const [precise, other] = byPrecision(p, plan.eligible) as [number, number];
+    const c = p.cus.map(() => 0);
+    c[precise] = Math.round(f * plan.layer.cout);
+    c[other] = plan.layer.cout - c[precise]!;
+    return c;
+  });
+  for (let k = steps; k >= 0; k--) {
+    const counts = countsAt(k / steps);
+    const cost = networkObjective(p, plans, counts, objective);
+    if (cost <= budget) return { counts, fraction: k / steps, cost };
+  }
+  return null;
 }
 
 /** The lowest network cost any mapping reaches (the cost is a sum over layers). */

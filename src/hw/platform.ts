@@ -252,6 +252,16 @@ export function vars(g: LayerGeometry, n: number): Record<GeometryVar, number> {
   return { cin: g.cin, cout: g.cout, n, kx: g.kx, ky: g.ky, h: g.h, w: g.w, stride: g.stride, groups: g.groups };
 }
 
+/** How exactly a CU computes: float > more weight bits > ternary. */
+export function precisionRank(cu: ComputeUnit): number {
+  return cu.weights === 'float' ? 1000 : cu.weights === 'ternary' ? Math.log2(3) : cu.weights;
+}
+
+/** The given CUs (indices), most precise first; ties in platform order. */
+export function byPrecision(p: Platform, cus: readonly number[]): number[] {
+  return [...cus].sort((a, b) => precisionRank(p.cus[b]!) - precisionRank(p.cus[a]!) || a - b);
+}
+
 export function cuByName(p: Platform, name: string): ComputeUnit {
   const cu = p.cus.find((c) => c.name === name);
   if (!cu) throw new UserError(`platform ${p.name} has no compute unit '${name}' (expected one of ${p.cus.map((c) => c.name).join(', ')})`);

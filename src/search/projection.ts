@@ -12,16 +12,11 @@
  */
 import { countsUnderBudget, costOf, fillToBudget } from '../hw/budget.js';
 import type { Counts, LayerPlan, Objective } from '../hw/cost.js';
-import type { ComputeUnit, Platform } from '../hw/platform.js';
+import { byPrecision, type Platform } from '../hw/platform.js';
 import type { Assignment } from './model.js';
 
 /** Per layer, per output channel, per CU (platform order): higher = rather on that CU. */
 export type Preferences = number[][][];
-
-/** How exactly a CU computes: float > more weight bits > ternary. */
-export function precisionRank(cu: ComputeUnit): number {
-  return cu.weights === 'float' ? 1000 : cu.weights === 'ternary' ? Math.log2(3) : cu.weights;
-}
 
 /**
  * The channels of one layer per CU for the given counts, maximising Σ pref: exact for two
@@ -51,11 +46,6 @@ function layerValue(pref: number[][], counts: number[], order: number[]): number
   return a.reduce((s, cu, c) => s + pref[c]![cu]!, 0);
 }
 
-/** CUs of a layer, most precise first. */
-function byPrecision(p: Platform, plan: LayerPlan): number[] {
-  return [...plan.eligible].sort((a, b) => precisionRank(p.cus[b]!) - precisionRank(p.cus[a]!) || a - b);
-}
-
 export interface ProjectionResult { assignment: Assignment; cost: number; moved: number }
 
 /**
@@ -67,7 +57,7 @@ export interface ProjectionResult { assignment: Assignment; cost: number; moved:
  */
 export function projectToBudget(p: Platform, plans: LayerPlan[], objective: Objective, budget: number,
   pref: Preferences, current?: Assignment): ProjectionResult {
-  const orders = plans.map((plan) => byPrecision(p, plan));
+  const orders = plans.map((plan) => byPrecision(p, plan.eligible));
   const prefix = (l: number) => plans[l]!.mode === 'conv-vs-depthwise' && plans[l]!.searchable;
   const assign = (l: number, counts: number[]): number[] => {
     if (!prefix(l)) return assignWithCounts(pref[l]!, counts, orders[l]!);

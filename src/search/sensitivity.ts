@@ -14,7 +14,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { SearchModel } from './model.js';
-import { precisionRank, type Preferences } from './projection.js';
+import { byPrecision } from '../hw/platform.js';
+import type { Preferences } from './projection.js';
 
 export const SENSITIVITY_SCORES = ['taylor', 'fisher'] as const;
 export type SensitivityScore = typeof SENSITIVITY_SCORES[number];
@@ -22,7 +23,7 @@ export type SensitivityScore = typeof SENSITIVITY_SCORES[number];
 export function sensitivityPreferences(model: SearchModel, batches: Iterable<{ x: tf.Tensor4D; y: tf.Tensor1D }>,
   loss: (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.Scalar, score: SensitivityScore = 'taylor'): Preferences {
   const { platform, plans, spec } = model;
-  const precise = plans.map((plan) => [...plan.eligible].sort((a, b) => precisionRank(platform.cus[b]!) - precisionRank(platform.cus[a]!) || a - b)[0]!);
+  const precise = plans.map((plan) => byPrecision(platform, plan.eligible)[0]!);
   const weights = model.group('weights');
   const wVars = spec.layers.map((l) => weights.get(`${l.name}.w`)!);
   model.fix(spec.layers.map((l, k) => Array(l.cout).fill(precise[k]!)));

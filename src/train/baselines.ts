@@ -1,10 +1,13 @@
 /**
  * Baseline mappings a run fine-tunes instead of searching: all:<cu>, min-latency,
- * min-energy, or random:<run dir> (that run's per-layer counts, channels drawn at random).
+ * min-energy, random:<run dir> (that run's per-layer counts, channels drawn at random), or
+ * uniform with a budget (the same fraction of every layer's channels on the more precise
+ * CU, the largest that fits the budget: hw/budget.ts uniformCounts; channels at random).
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { allOnCounts, bestCounts, type LayerPlan } from '../hw/cost.js';
+import { uniformCounts } from '../hw/budget.js';
+import { allOnCounts, bestCounts, type LayerPlan, type Objective } from '../hw/cost.js';
 import type { Platform } from '../hw/platform.js';
 import { Rng } from '../models/rng.js';
 import type { Assignment } from '../search/model.js';
@@ -16,10 +19,21 @@ import type { RunContext } from './context.js';
  * run every layer of the model, a random:<run dir> whose run has finished (unless the
  * caller will produce it, as a sweep does for its random twins).
  */
-export function checkBaseline(name: string, platform: Platform, plans: LayerPlan[], flag = '--mapping', sourceMayBeMissing = false): void {
+export function checkBaseline(name: string, platform: Platform, plans: LayerPlan[], flag = '--mapping', sourceMayBeMissing = false,
+  budget: { value: number; spec: string; target: Objective } | null = null): void {
   const cus = platform.cus.map((c) => c.name);
-  const expected = `expected ${cus.map((c) => `all:${c}`).join(', ')}, min-latency, min-energy or random:<run dir>`;
+  const expected = `expected ${cus.map((c) => `all:${c}`).join(', ')}, min-latency, min-energy, random:<run dir> or uniform (with --budget)`;
   if (name === 'min-latency' || name === 'min-energy') return;
+  if (name === 'uniform') {
+    if (!budget) throw new UserError(`${flag} uniform: needs a budget (train --mapping uniform --budget B)`);
+    if (!plans.some((p) => p.searchable && p.mode === 'per-channel' && p.eligible.length === 2)) {
+      throw new UserError(`${flag} uniform: no layer of this model splits its channels between two compute units on ${platform.name}`);
+    }
+    if (!uniformCounts(platform, plans, budget.target, budget.value)) {
+      throw new UserError(`${flag} uniform: no uniform fraction fits the budget ${budget.spec} on ${platform.name}`);
+    }
+    return;
+  }
   if (name.startsWith('all:')) {
     const i = cus.indexOf(name.slice(4));
     if (i < 0) throw new UserError(`${flag} ${name}: ${platform.name} has no compute unit '${name.slice(4)}' (${expected})`);
@@ -45,6 +59,11 @@ export async function baselineAssignment(ctx: RunContext, name: string): Promise
     counts = c;
   } else if (name === 'min-latency' || name === 'min-energy') {
     counts = bestCounts(platform, plans, name === 'min-latency' ? 'latency' : 'energy');
+  } else if (name === 'uniform') {
+    const u = ctx.cfg.budget ? uniformCounts(platform, plans, ctx.cfg.target, ctx.cfg.budget.value) : null;
+    if (!u) throw new UserError('baseline uniform: no uniform fraction fits the budget');
+    counts = u.counts;
+    shuffle = true;
   } else if (name.startsWith('random:')) {
     const file = path.join(name.slice('random:'.length), 'mapping.json');
     if (!existsSync(file)) throw new UserError(`baseline ${name}: ${file} does not exist (that run has not finished)`);

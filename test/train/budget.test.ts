@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/backend/engine.js';
-import { cheapestCost, costOf, countOptions, countsUnderBudget, networkObjective } from '../../src/hw/budget.js';
+import { cheapestCost, costOf, countOptions, countsUnderBudget, networkObjective, uniformCounts } from '../../src/hw/budget.js';
 import { planLayers, referenceMappings } from '../../src/hw/cost.js';
 import { loadPlatform } from '../../src/hw/platform.js';
 import { initParams } from '../../src/models/params.js';
@@ -62,6 +62,43 @@ describe('countsUnderBudget: exact knapsack over the layers\' count tables', () 
 
   it('returns null below the cheapest mapping', () => {
     expect(countsUnderBudget(p, plans, 'energy', cheapestCost(p, plans, 'energy') * 0.99, () => 0)).toBeNull();
+  });
+});
+
+describe('uniformCounts: the same fraction of every split layer on the precise CU', () => {
+  const r20 = buildModel('resnet20');
+  const plans20 = planLayers(p, geometry(r20), 'resnet20');
+  const digital = p.cus.findIndex((c) => c.name === 'digital');
+  const allDigital = referenceMappings(p, plans20).find((m) => m.name === 'all:digital')!.cost.cycles;
+  it.each([0.45, 0.6, 0.8])('ResNet20 at %s x all:digital: under the budget, one fraction everywhere, no larger fraction fits', (frac) => {
+    const budget = frac * allDigital;
+    const u = uniformCounts(p, plans20, 'latency', budget)!;
+    expect(u.cost).toBeLessThanOrEqual(budget);
+    expect(networkObjective(p, plans20, u.counts, 'latency')).toBeCloseTo(u.cost, 9);
+    let split = 0;
+    plans20.forEach((plan, l) => {
+      const c = u.counts[l]!;
+      expect(c.reduce((a, b) => a + b, 0)).toBe(plan.layer.cout);
+      if (!(plan.searchable && plan.eligible.length === 2)) return;
+      split++;
+      expect(Math.abs(c[digital]! / plan.layer.cout - u.fraction)).toBeLessThanOrEqual(0.5 / plan.layer.cout + 1e-12);
+    });
+    expect(split).toBeGreaterThan(10);
+    // every larger fraction (by hand, per layer) is over the budget
+    for (let f = u.fraction + 1 / 4096; f <= 1; f += 1 / 4096) {
+      const counts = plans20.map((plan, l) => {
+        if (!(plan.searchable && plan.eligible.length === 2)) return u.counts[l]!;
+        const d = Math.round(f * plan.layer.cout);
+        return p.cus.map((_, i) => (i === digital ? d : plan.layer.cout - d));
+      });
+      expect(networkObjective(p, plans20, counts, 'latency')).toBeGreaterThan(budget);
+    }
+  });
+
+  it('is all on the precise CU at its cost, and null below every fraction\'s cost', () => {
+    const u = uniformCounts(p, plans20, 'latency', allDigital)!;
+    expect(u.fraction).toBe(1);
+    expect(uniformCounts(p, plans20, 'latency', cheapestCost(p, plans20, 'latency'))).toBeNull();
   });
 });
 
@@ -224,11 +261,28 @@ describe('train --budget (tiny model, generated data)', () => {
     expect(new Set(log.filter((x) => x.phase === 'search').map((x) => x.numTensors)).size).toBe(1);
   }, 60_000);
 
+  it('--mapping uniform --budget: fine-tunes the uniform mapping under the budget, channels at random', async () => {
+    const f = flags.map((v) => (v === '' ? dataRoot : v));
+    const dir = path.join(tmpDir(), 'u');
+    const r = await cli('train', ...f, '--budget-latency-ms', '0.01858', '--mapping', 'uniform', '--out', dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/baseline mapping uniform: no search/);
+    const m = JSON.parse(readFileSync(path.join(dir, 'metrics.json'), 'utf8'));
+    expect(m.latencyCycles).toBeLessThanOrEqual(0.01858e-3 * 260e6);
+    // tinycnn: one layer splits; at this budget 15 of its 16 channels stay digital
+    const mapping = JSON.parse(readFileSync(path.join(dir, 'mapping.json'), 'utf8')) as { layers: { name: string; channels: Record<string, number[]> }[] };
+    const u = uniformCounts(p, plans, 'latency', 0.01858e-3 * 260e6)!;
+    expect(u.counts.some((c) => c[0] === 15 && c[1] === 1)).toBe(true);
+    mapping.layers.forEach((l, k) => expect(p.cus.map((cu) => l.channels[cu.name]?.length ?? 0)).toEqual(u.counts[k]));
+  }, 60_000);
+
   it.each([
     [['--budget', '0.01'], /budget 0\.01 x all:analog = .* is below the cheapest mapping of this model on diana/],
     [['--budget', '0.5', '--budget-latency-ms', '1'], /give one/],
     [['--budget', '-1'], /--budget: expected a fraction > 0/],
     [['--budget', '0.9', '--mapping', 'all:digital'], /a budget does not apply/],
+    [['--mapping', 'uniform'], /--mapping uniform: needs a budget/],
   ])('rejects %j before any training, in one line', async (extra, msg) => {
     const f = flags.map((v) => (v === '' ? dataRoot : v));
     const r = await cli('train', ...f, '--out', path.join(tmpDir(), 'x'), ...(extra as string[]));
