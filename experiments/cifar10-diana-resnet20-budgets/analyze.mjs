@@ -3,30 +3,36 @@
 // Per budget: searched vs random channels with the same counts (and, at the min-latency
 // budget, the min-latency baseline), mean ± std over seeds, per-seed margins; cost/budget;
 // the soft-to-hard gap (validation accuracy before vs after discretisation and projection);
-// the searched front's hypervolume against the baselines', per seed.
+// the searched front's hypervolume against the baselines', per seed. Then the ablations:
+// one lr schedule per run (ablation-lr-run/), the uniform heuristic (uniform/), and the
+// warm-start mappings before any training (zero-shot/).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const E = path.dirname(fileURLToPath(import.meta.url));
 const read = (f) => JSON.parse(readFileSync(f, 'utf8'));
-const points = [];
-for (const sweep of ['sweep', 'extra']) {
-  const dir = path.join(E, sweep, 'points');
-  if (!existsSync(dir)) continue;
+function load(sweep, dir) {
+  const out = [];
+  if (!existsSync(dir)) return out;
   for (const id of readdirSync(dir)) {
     const d = path.join(dir, id);
     if (!existsSync(path.join(d, 'metrics.json'))) continue;
     const m = read(path.join(d, 'metrics.json')), cfg = read(path.join(d, 'config.json')), st = read(path.join(d, 'state.json'));
-    const log = readFileSync(path.join(d, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const log = readFileSync(path.join(d, 'log.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
     const search = log.filter((r) => r.phase === 'search');
-    points.push({
+    out.push({
       id, sweep, seed: cfg.seed, mapping: cfg.fixedMapping, budget: cfg.budget, test: m.testAccuracy, genuine: m.genuineTestAccuracy,
       cycles: m.latencyCycles, seconds: log.reduce((a, r) => a + r.seconds, 0),
-      lastSearch: search.at(-1) ?? null, projection: st.projection ?? null,
+      lastSearch: search.at(-1) ?? null, projection: st.projection ?? null, sensitivity: cfg.sensitivity ?? 'taylor',
     });
   }
+  return out;
 }
+const points = [...load('sweep', path.join(E, 'sweep', 'points')), ...load('extra', path.join(E, 'extra', 'points'))];
+const lrRun = load('ablation-lr-run', path.join(E, 'ablation-lr-run'));
+const uniform = load('uniform', path.join(E, 'uniform'));
+const zeroShot = load('zero-shot', path.join(E, 'zero-shot'));
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)));
 const fmt = (xs) => (xs.length ? `${(100 * mean(xs)).toFixed(2)} ± ${(100 * std(xs)).toFixed(2)} (n=${xs.length})` : '—');
@@ -65,16 +71,62 @@ const perSeed = seeds.map((s) => {
   const base = points.filter((p) => p.mapping && !p.mapping.startsWith('random:') && (p.mapping !== 'min-latency' || p.seed === s)).map((p) => ({ cost: p.cycles, acc: p.test }));
   return { seed: s, searched: hv(searched), baselines: hv(base) };
 });
-const out = { rows, hypervolume: { referenceCycles: refCost, perSeed }, points: points.map(({ lastSearch, ...p }) => p) };
+// Ablation 1: searched with one lr schedule per run, against the same baselines.
+const key = (p) => p.id.replace(/-s\d+$/, '');
+const tests = (xs, seed) => xs.filter((p) => seed === undefined || p.seed === seed).map((p) => p.test);
+const lrRows = budgets.map((b) => {
+  const run = lrRun.filter((p) => key(p) === b), phase = points.filter((p) => key(p) === b && !p.mapping);
+  const random = points.filter((p) => key(p) === `random-${b}`);
+  const minLat = b === 'bmin-latency' ? points.filter((p) => p.mapping === 'min-latency') : [];
+  const margin = (xs) => run.filter((p) => xs.some((q) => q.seed === p.seed)).map((p) => p.test - xs.find((q) => q.seed === p.seed).test);
+  const signif = (xs) => xs.length > 1 && run.length > 1 && mean(tests(run)) - mean(tests(xs)) > 2 * Math.max(std(tests(run)), std(tests(xs)));
+  return { budget: b, phase: tests(phase), run: tests(run), random: tests(random), minLatency: tests(minLat),
+    marginsRandom: margin(random), marginsMinLat: margin(minLat), beatsRandom: signif(random) && margin(random).every((x) => x > 0),
+    beatsMinLat: minLat.length > 0 && signif(minLat) && margin(minLat).every((x) => x > 0) };
+});
+const lrSeeds = [...new Set(lrRun.map((p) => p.seed))].sort();
+const lrHv = lrSeeds.map((s) => ({ seed: s, searched: hv(lrRun.filter((p) => p.seed === s).map((p) => ({ cost: p.cycles, acc: p.test }))),
+  complete: lrRun.filter((p) => p.seed === s).length === budgets.length }));
+// The uniform heuristic against the random twins (same channels at random, the searched counts).
+const uniRows = [...new Set(uniform.map((p) => key(p).replace(/^uniform-/, '')))].sort().map((b) => {
+  const u = uniform.filter((p) => key(p) === `uniform-${b}`), random = points.filter((p) => key(p) === `random-${b}`);
+  const searched = points.filter((p) => key(p) === b && !p.mapping);
+  return { budget: b, uniform: tests(u), uniformCostOverBudget: u.map((p) => p.cycles / p.budget.value), random: tests(random), searched: tests(searched),
+    marginsRandomOverUniform: random.filter((p) => u.some((q) => q.seed === p.seed)).map((p) => p.test - u.find((q) => q.seed === p.seed).test) };
+});
+// Zero-shot: the warm-start mapping (per score) and random channels with its counts, no training.
+const zsRows = [...new Set(zeroShot.map((p) => key(p).replace(/^(taylor|fisher|random)-/, '')))].sort().map((b) => ({
+  budget: b,
+  taylor: tests(zeroShot.filter((p) => p.id === `taylor-${b}`)), fisher: tests(zeroShot.filter((p) => p.id === `fisher-${b}`)),
+  random: tests(zeroShot.filter((p) => key(p) === `random-${b}`)),
+}));
+const out = { rows, hypervolume: { referenceCycles: refCost, perSeed }, ablationLrRun: { rows: lrRows, hypervolume: lrHv }, uniform: uniRows, zeroShot: zsRows,
+  points: [...points, ...lrRun, ...uniform, ...zeroShot].map(({ lastSearch, ...p }) => p) };
 writeFileSync(path.join(E, 'results.json'), JSON.stringify(out, null, 2) + '\n');
-const md = ['| budget | searched (test %) | random, same counts | min-latency | cost / budget | soft→hard gap (pts) | searched − random per seed |', '|---|---|---|---|---|---|---|'];
+const md = ['| budget | searched (test %) | random, same counts | min-latency | cost / budget | val lost at projection (pts) | searched − random per seed |', '|---|---|---|---|---|---|---|'];
 for (const r of rows) {
   md.push(`| ${r.budget} | ${fmt(r.searched)} | ${fmt(r.random)} | ${fmt(r.minLatency)} | ${r.costOverBudget.map((x) => x.toFixed(4)).join(', ')} | ` +
     `${r.gapProjection.map((x) => (100 * x).toFixed(2)).join(', ') || '—'} | ${r.marginsRandom.map((x) => (100 * x).toFixed(2)).join(', ') || '—'} |`);
 }
 md.push('', '| seed | hypervolume searched | hypervolume baselines |', '|---|---|---|');
 for (const s of perSeed) md.push(`| ${s.seed} | ${s.searched.toFixed(4)} | ${s.baselines.toFixed(4)} |`);
+const pct = (xs) => xs.map((x) => (100 * x).toFixed(2)).join(' / ') || '—';
+md.push('', '## Ablation 1: one lr schedule per run (test %, per seed, then mean ± std)', '',
+  '| budget | searched, lr per phase | searched, lr per run | random twin | min-latency | run − random per seed | run − min-latency per seed |', '|---|---|---|---|---|---|---|');
+for (const r of lrRows) {
+  md.push(`| ${r.budget} | ${fmt(r.phase)} | ${fmt(r.run)} | ${fmt(r.random)} | ${fmt(r.minLatency)} | ${pct(r.marginsRandom)} | ${pct(r.marginsMinLat)} |`);
+}
+md.push('', '| seed | hypervolume, searched with lr per run | all four budgets |', '|---|---|---|');
+for (const h of lrHv) md.push(`| ${h.seed} | ${h.searched.toFixed(4)} | ${h.complete ? 'yes' : 'no'} |`);
+if (uniRows.length) {
+  md.push('', '## The uniform heuristic (test %)', '', '| budget | uniform | its cost / budget | random twin (searched counts) | searched | twin − uniform per seed |', '|---|---|---|---|---|---|');
+  for (const r of uniRows) md.push(`| ${r.budget} | ${fmt(r.uniform)} | ${r.uniformCostOverBudget.map((x) => x.toFixed(4)).join(', ')} | ${fmt(r.random)} | ${fmt(r.searched)} | ${pct(r.marginsRandomOverUniform)} |`);
+}
+if (zsRows.length) {
+  md.push('', '## Zero-shot: warm-start mappings before any training (test %)', '', '| budget | taylor ranking | fisher ranking | random channels, taylor\'s counts (seeds) |', '|---|---|---|---|');
+  for (const r of zsRows) md.push(`| ${r.budget} | ${pct(r.taylor)} | ${pct(r.fisher)} | ${pct(r.random)} |`);
+}
 md.push('', '| point | test % | genuine % | cycles | seconds |', '|---|---|---|---|---|');
-for (const p of points.sort((a, b) => a.id.localeCompare(b.id))) md.push(`| ${p.sweep}/${p.id} | ${(100 * p.test).toFixed(2)} | ${(100 * p.genuine).toFixed(2)} | ${p.cycles.toFixed(0)} | ${p.seconds.toFixed(0)} |`);
+for (const p of [...points, ...lrRun, ...uniform, ...zeroShot].sort((a, b) => a.id.localeCompare(b.id))) md.push(`| ${p.sweep}/${p.id} | ${(100 * p.test).toFixed(2)} | ${(100 * p.genuine).toFixed(2)} | ${p.cycles.toFixed(0)} | ${p.seconds.toFixed(0)} |`);
 writeFileSync(path.join(E, 'results.md'), md.join('\n') + '\n');
 console.log(md.join('\n'));

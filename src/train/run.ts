@@ -30,7 +30,7 @@ import { RunContext, stateFile, type RunIO } from './context.js';
 import { finetunePhase } from './phases/finetune.js';
 import { searchPhase } from './phases/search.js';
 import { warmupPhase } from './phases/warmup.js';
-import { atOlderDefault } from '../util/settings.js';
+import { atOlderDefault, SETTINGS_ADDED_LATER } from '../util/settings.js';
 
 export type { EpochRecord, RunConfig } from './config.js';
 export type { RunIO } from './context.js';
@@ -130,7 +130,10 @@ export class Run {
       if (!(k in saved) && (v === null || v === false || atOlderDefault(k, v))) continue;
       if (JSON.stringify(saved[k]) === JSON.stringify(v)) continue;
       if (LR_KEYS.has(k) && lrOnly(saved[k], v)) { changed.push(k); continue; }
-      throw new UserError(`${file}: the run was started with ${k} = ${JSON.stringify(saved[k])}, not ${JSON.stringify(v)}; resume with the same settings`);
+      // A setting added later that the run predates: it ran at the value older runs had.
+      const was = k in saved ? saved[k] : SETTINGS_ADDED_LATER[k];
+      throw new UserError(`${file}: the run was started with ${k} = ${JSON.stringify(was)}${k in saved ? '' : ' (before the setting existed)'}, ` +
+        `not ${JSON.stringify(v)}; resume with the same settings`);
     }
     if (typeof saved.data === 'string' && typeof this.meta.data === 'string' && saved.data !== this.meta.data) {
       throw new UserError(`${file}: the run was started on the data in ${saved.data}, not ${this.meta.data}; resume with --data ${saved.data}`);

@@ -115,4 +115,21 @@ describe('resume from any moment', () => {
     const other = await cli(...flags, '--resume', '--lr-warmup', '0.05', '--momentum', '0.5');
     expect(other.code).toBe(2);
   }, 120_000);
+
+  it('a run that predates a setting resumes at the value it ran with, and refuses another naming that value', async () => {
+    const dir = path.join(tmpDir(), 'older');
+    const flags = ['train', ...TINY, '--data', data, '--epochs-warmup', '1', '--epochs-search', '1', '--epochs-finetune', '1', '--out', dir];
+    expect((await cli(...flags, '--lr-schedule', 'phase')).code).toBe(0);
+    // what an older hetsplit wrote: no lrSchedule, no sensitivity (the settings check runs before resume looks at the state)
+    const file = path.join(dir, 'config.json');
+    const cfg = JSON.parse(readFileSync(file, 'utf8'));
+    delete cfg.lrSchedule;
+    delete cfg.sensitivity;
+    writeFileSync(file, JSON.stringify(cfg));
+    const refused = await cli(...flags, '--resume', '--lr-schedule', 'run');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/started with lrSchedule = "phase" \(before the setting existed\), not "run"/);
+    const ok = await cli(...flags, '--resume', '--lr-schedule', 'phase', '--sensitivity', 'taylor');
+    expect(ok.code, ok.stderr).toBe(0);
+  }, 120_000);
 });
