@@ -28,7 +28,8 @@ export const paretoCommand: CommandModule<GlobalArgs, ParetoArgs> = {
     await writeFileAtomic(path.join(out, 'front.csv'), frontCsv(f));
     await writeJsonAtomic(path.join(out, 'front.json'), f);
     console.log(`${rows.length} runs (${rows.filter((r) => r.kind === 'searched').length} searched), ${f.rows.filter((r) => r.onFront).length} on the ${args.objective} front`);
-    console.log(`hypervolume (${args.objective}, normalised by ${f.referenceCost.toPrecision(4)}): searched ${f.hypervolume.searched.toFixed(4)}, baselines ${f.hypervolume.baselines.toFixed(4)}`);
+    console.log(`hypervolume (${args.objective}, normalised by ${f.referenceCost.toPrecision(4)}): searched ${f.hypervolume.searched.toFixed(4)}, baselines ${f.hypervolume.baselines.toFixed(4)}` +
+      (f.hypervolume.randomTwins !== undefined ? `, random twins ${f.hypervolume.randomTwins.toFixed(4)} (the searched counts, channels at random)` : ''));
     if (args.plots) {
       for (const axis of ['energy', 'latencyMs'] as const) {
         const svg = await renderSvg(frontSpec(f, axis));

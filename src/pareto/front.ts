@@ -113,7 +113,12 @@ export interface FrontResult {
   model: string;
   /** Cost normaliser of the hypervolume: the most expensive run. */
   referenceCost: number;
-  hypervolume: { searched: number; baselines: number };
+  /**
+   * searched: the searched runs; baselines: the heuristic mappings (all:<cu>, min-latency,
+   * min-energy, uniform); randomTwins: the random-channel controls, which copy searched
+   * runs' per-layer counts (so they are not a heuristic a user could have), when present.
+   */
+  hypervolume: { searched: number; baselines: number; randomTwins?: number };
   rows: FrontRow[];
 }
 
@@ -122,12 +127,21 @@ export function buildFront(rows: FrontRow[], objective: Objective): FrontResult 
   const front = paretoFront(searched, (r) => r.testAccuracy, (r) => costOf(r, objective));
   const marked = rows.map((r) => ({ ...r, onFront: r.kind === 'searched' && front.has(searched.indexOf(r)) }));
   const ref = Math.max(...rows.map((r) => costOf(r, objective)));
+  const twins = rows.filter(isRandomTwin);
   const hv = (set: FrontRow[]) => hypervolume(set.map((r) => ({ cost: costOf(r, objective), accuracy: r.testAccuracy })), ref);
   return {
     objective, platform: rows[0]!.platform, model: rows[0]!.model, referenceCost: ref,
-    hypervolume: { searched: hv(searched), baselines: hv(rows.filter((r) => r.kind === 'baseline')) },
+    hypervolume: {
+      searched: hv(searched), baselines: hv(rows.filter((r) => r.kind === 'baseline' && !isRandomTwin(r))),
+      ...(twins.length ? { randomTwins: hv(twins) } : {}),
+    },
     rows: marked,
   };
+}
+
+/** A random-channel control (`--mapping random:<run>`): the searched run's counts, channels at random. */
+export function isRandomTwin(r: FrontRow): boolean {
+  return r.kind === 'baseline' && (r.mapping?.startsWith('random(') ?? false);
 }
 
 export const CSV_COLUMNS = ['run', 'kind', 'lambda', 'budget', 'seed', 'testAccuracy', 'latencyCycles', 'latencyMs', 'energyMJ', 'onFront'] as const;

@@ -5,7 +5,7 @@
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import { costOf, paretoFront, type FrontResult, type Objective } from './front.js';
+import { costOf, isRandomTwin, paretoFront, type FrontResult, type Objective } from './front.js';
 
 export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
@@ -33,7 +33,8 @@ export function frontSpec(f: FrontResult, axis: 'energy' | 'latencyMs'): vl.TopL
   const rows = f.rows.map((r) => ({
     x: x(r), accuracy: 100 * r.testAccuracy, kind: r.kind,
     // Searched points are labelled with λ (or their budget); baselines are told apart by colour (legend).
-    series: r.kind === 'baseline' ? `baseline ${r.mapping ?? r.run}` : 'searched',
+    // Random twins share one series: each copies a searched point's counts (its label says which).
+    series: r.kind !== 'baseline' ? 'searched' : isRandomTwin(r) ? 'random twin (searched counts)' : `baseline ${r.mapping ?? r.run}`,
     label: r.kind !== 'searched' ? '' : r.budgetSpec ? `b=${r.budgetSpec.replace(/ x all:.*$/, '').replace(/^the cost of /, '')}` : `λ=${r.lambda}`,
   }));
   // The front for this axis (a front on energy need not be one on latency).

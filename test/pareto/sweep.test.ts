@@ -43,6 +43,13 @@ describe('front arithmetic', () => {
     });
     const f = buildFront([row('a', 'searched', 1, 0.5), row('b', 'searched', 2, 0.4), row('c', 'baseline', 0.5, 0.9)], 'energy');
     expect(f.rows.map((r) => r.onFront)).toEqual([true, false, false]); // baselines are not on the searched front
+    expect(f.hypervolume.randomTwins).toBeUndefined();
+    // random twins are reported apart from the heuristic baselines: ref cost 4
+    const twin = { ...row('r', 'baseline', 2, 0.8), mapping: 'random(a)' };
+    const g = buildFront([row('a', 'searched', 1, 0.5), { ...row('h', 'baseline', 3, 0.6), mapping: 'min-latency' }, twin, row('z', 'searched', 4, 0.9)], 'energy');
+    expect(g.hypervolume.searched).toBeCloseTo((3 / 4) * 0.5, 12);
+    expect(g.hypervolume.baselines).toBeCloseTo((1 / 4) * 0.6, 12);
+    expect(g.hypervolume.randomTwins).toBeCloseTo((2 / 4) * 0.8, 12);
   });
 });
 
