@@ -225,7 +225,7 @@ ${rows}
 const DATA = ${json(d)};
 const SPECS = ${json(specs)};
 const byId = new Map(DATA.runs.map((r) => [r.id, r]));
-const points = DATA.runs.map((r) => ({ ...r, series: r.kind === 'searched' ? 'searched' : 'baseline ' + r.label.replace(/ s\\d+$/, ''), short: r.kind === 'searched' ? r.label : '' }));
+const points = DATA.runs.map((r) => ({ ...r, series: r.kind === 'searched' ? 'searched' : r.label.startsWith('random(') ? 'random twin (searched counts)' : 'baseline ' + r.label.replace(/ s\\d+$/, ''), short: r.kind === 'searched' ? r.label : '' }));
 const views = {};
 async function mount(name, el, data) {
   const view = new vega.View(vega.parse(SPECS[name]), { renderer: 'svg', container: el, hover: true });
