@@ -14,10 +14,8 @@ cd "$(dirname "$0")/../.."
 E=experiments/cifar10-diana-resnet20-budgets
 H="node dist/cli/main.js"
 TRAIN_LIMIT=${TRAIN_LIMIT:-20000}
-# --lr-schedule phase: the study ran before one schedule per run became the default
-# (ablation-lr-run.sh measures that one).
 COMMON=(--platform diana --target latency --from-warmup "$E/warmup" --epochs-search 2 --epochs-finetune 2
-  --train-limit "$TRAIN_LIMIT" --lr-schedule phase)
+  --train-limit "$TRAIN_LIMIT")
 if [[ ! -f $E/warmup/warmup.bin ]]; then
   rm -rf "$E/warmup"
   $H import ../shared/models/resnet20-odimo-fp.onnx --out "$E/warmup"

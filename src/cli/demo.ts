@@ -50,8 +50,6 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
     const settings = {
       budgets: args.budgets, trainLimit: args.trainLimit, testLimit: args.testLimit, valSize: args.valSize, batch: args.batch,
       epochsSearch: args.epochsSearch, epochsFinetune: args.epochsFinetune, seed: args.seed, data: args.data ?? null,
-      // A demo directory from before the one-schedule default (no such key) starts afresh.
-      lrSchedule: 'run',
     };
     const marker = path.join(dir, 'demo.json');
     if (existsSync(dir)) {

@@ -59,7 +59,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('weight-decay', { type: 'number', default: 1e-4, describe: 'weight decay of the search and the fine-tune' })
     .option('weight-decay-warmup', { type: 'number', default: 5e-4, describe: 'weight decay of the float warm-up' })
     .option('lr-warmup-frac', { type: 'number', default: 0.05, describe: 'search/fine-tune: fraction of the steps over which the lr warms up (then cosine to 0)' })
-    .option('lr-schedule', { choices: LR_SCHEDULES, default: 'run' as LrSchedule, describe: 'run: one warm-up and one cosine over search + fine-tune (the fine-tune continues the search\'s); phase: search and fine-tune each warm up and decay (runs before 2026-11-24 ran this way)' })
+    .option('lr-schedule', { choices: LR_SCHEDULES, default: 'phase' as LrSchedule, describe: 'phase: search and fine-tune each warm up and decay; run: one warm-up and one cosine over search + fine-tune (the fine-tune continues the search\'s)' })
     .option('temperature-start', { type: 'number', default: 1, describe: 'T of softmax(alpha/T) at the first search step' })
     .option('temperature-end', { type: 'number', default: 0.1, describe: 'T at the last search step (geometric per step)' })
     .option('relaxation', { choices: ['hard', 'soft'] as const, default: 'hard' as const, describe: 'hard: argmax mapping forward, softmax gradient (straight-through); soft: mixed weights' })
@@ -170,7 +170,7 @@ export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>, m
     },
     finetune: { lr: a.lrFinetune, momentum: a.momentum, weightDecay: a.weightDecay, lrQuant: a.lrQuant },
     lrWarmupFrac: a.lrWarmupFrac,
-    lrSchedule: a.lrSchedule ?? 'run',
+    lrSchedule: a.lrSchedule ?? 'phase',
     sensitivity: a.sensitivity ?? 'taylor',
     distill: { weight: a.distill, temperature: a.distillTemperature },
     norm,

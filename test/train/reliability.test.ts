@@ -126,7 +126,7 @@ describe('resume from any moment', () => {
     delete cfg.lrSchedule;
     delete cfg.sensitivity;
     writeFileSync(file, JSON.stringify(cfg));
-    const refused = await cli(...flags, '--resume'); // today's default: one schedule per run
+    const refused = await cli(...flags, '--resume', '--lr-schedule', 'run');
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/started with lrSchedule = "phase" \(before the setting existed\), not "run"/);
     const ok = await cli(...flags, '--resume', '--lr-schedule', 'phase', '--sensitivity', 'taylor');
