@@ -73,6 +73,11 @@ export function countsUnderBudget(p: Platform, plans: LayerPlan[], objective: Ob
   return out;
 }
 
+/** A layer whose channels the uniform heuristic splits: per channel, between exactly two CUs. */
+export function splitsInTwo(plan: LayerPlan): boolean {
+  return plan.searchable && plan.mode === 'per-channel' && plan.eligible.length === 2;
+}
+
 /**
  * The uniform heuristic under a budget: the same fraction f of every split layer's
  * channels on its more precise CU (rounded to whole channels), the rest on the other,
@@ -83,7 +88,7 @@ export function countsUnderBudget(p: Platform, plans: LayerPlan[], objective: Ob
  */
 export function uniformCounts(p: Platform, plans: LayerPlan[], objective: Objective, budget: number,
   steps = 4096): { counts: Counts; fraction: number; cost: number } | null {
-  const split = plans.map((plan) => plan.searchable && plan.mode === 'per-channel' && plan.eligible.length === 2);
+  const split = plans.map(splitsInTwo);
   const fixed = plans.map((plan, l) => (split[l] ? null : bestSplit(p, plan, objective)));
   const countsAt = (f: number): Counts => plans.map((plan, l) => {
     if (!split[l]) return fixed[l]!;

@@ -6,7 +6,7 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { uniformCounts } from '../hw/budget.js';
+import { splitsInTwo, uniformCounts } from '../hw/budget.js';
 import { allOnCounts, bestCounts, type LayerPlan, type Objective } from '../hw/cost.js';
 import type { Platform } from '../hw/platform.js';
 import { Rng } from '../models/rng.js';
@@ -26,7 +26,7 @@ export function checkBaseline(name: string, platform: Platform, plans: LayerPlan
   if (name === 'min-latency' || name === 'min-energy') return;
   if (name === 'uniform') {
     if (!budget) throw new UserError(`${flag} uniform: needs a budget (train --mapping uniform --budget B)`);
-    if (!plans.some((p) => p.searchable && p.mode === 'per-channel' && p.eligible.length === 2)) {
+    if (!plans.some(splitsInTwo)) {
       throw new UserError(`${flag} uniform: no layer of this model splits its channels between two compute units on ${platform.name}`);
     }
     if (!uniformCounts(platform, plans, budget.target, budget.value)) {
