@@ -4,8 +4,9 @@
 // budget, the min-latency baseline), mean ± std over seeds, per-seed margins; cost/budget;
 // the soft-to-hard gap (validation accuracy before vs after discretisation and projection);
 // the searched front's hypervolume against the baselines', per seed. Then the ablations:
-// one lr schedule per run (ablation-lr-run/), the uniform heuristic (uniform/), and the
-// warm-start mappings before any training (zero-shot/).
+// one lr schedule per run (ablation-lr-run/), the warm start alone with no α search
+// (no-search/), the uniform heuristic (uniform/), and the warm-start mappings before any
+// training (zero-shot/).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,7 @@ const lrAll = load('ablation-lr-run', path.join(E, 'ablation-lr-run'));
 const lrRun = lrAll.filter((p) => !p.mapping);
 // Random twins of the ablation's own points (ablation-lr-run-twins.sh), where they exist.
 const lrTwins = lrAll.filter((p) => p.mapping);
+const noSearch = load('no-search', path.join(E, 'no-search'));
 const uniform = load('uniform', path.join(E, 'uniform'));
 const zeroShot = load('zero-shot', path.join(E, 'zero-shot'));
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -98,14 +100,40 @@ const uniRows = [...new Set(uniform.map((p) => key(p).replace(/^uniform-/, '')))
   return { budget: b, uniform: tests(u), uniformCostOverBudget: u.map((p) => p.cycles / p.budget.value), random: tests(random), searched: tests(searched),
     marginsRandomOverUniform: random.filter((p) => u.some((q) => q.seed === p.seed)).map((p) => p.test - u.find((q) => q.seed === p.seed).test) };
 });
+// Ablation 2: the warm start alone (knapsack counts, Taylor-ranked channels, 4 epochs of
+// fine-tune, no α search) against the searched points of the same seed; and how far the
+// search moved from that start: the digital channels of the searched mapping that the
+// warm start (the no-search point's mapping) also put on the digital CU, and the layers
+// whose counts differ.
+const digitalSets = (dir) => read(path.join(dir, 'mapping.json')).layers.map((l) => new Set(l.channels.digital ?? []));
+function moved(searchedDir, startDir) {
+  const a = digitalSets(searchedDir), b = digitalSets(startDir);
+  let kept = 0, digital = 0, layers = 0;
+  a.forEach((s, l) => { digital += s.size; for (const c of s) if (b[l].has(c)) kept++; if (s.size !== b[l].size) layers++; });
+  return { digital, kept, startDigital: b.reduce((x, s) => x + s.size, 0), layersWithOtherCounts: layers };
+}
+const nsRows = [...new Set(noSearch.map(key))].sort().map((b) => {
+  const ns = noSearch.filter((p) => key(p) === b), phase = points.filter((p) => key(p) === b && !p.mapping);
+  const run = lrRun.filter((p) => key(p) === b), random = points.filter((p) => key(p) === `random-${b}`);
+  const minLat = b === 'bmin-latency' ? points.filter((p) => p.mapping === 'min-latency') : [];
+  const margin = (xs, ys) => xs.filter((p) => ys.some((q) => q.seed === p.seed)).map((p) => p.test - ys.find((q) => q.seed === p.seed).test);
+  const dirOf = (p) => path.join(E, p.sweep === 'sweep' ? 'sweep/points' : p.sweep, p.id);
+  const movedPhase = phase.filter((p) => ns.some((q) => q.seed === p.seed)).map((p) => ({ seed: p.seed, ...moved(dirOf(p), dirOf(ns.find((q) => q.seed === p.seed))) }));
+  return { budget: b, noSearch: tests(ns), phase: tests(phase), run: tests(run), random: tests(random), minLatency: tests(minLat),
+    phaseMinusNoSearch: margin(phase, ns), runMinusNoSearch: margin(run, ns), noSearchMinusMinLatency: margin(ns, minLat), movedPhase };
+});
+const nsHv = [...new Set(noSearch.map((p) => p.seed))].sort().map((s) => ({ seed: s,
+  warmStart: hv(noSearch.filter((p) => p.seed === s).map((p) => ({ cost: p.cycles, acc: p.test }))),
+  baselines: perSeed.find((q) => q.seed === s)?.baselines ?? null,
+  complete: noSearch.filter((p) => p.seed === s).length === budgets.length }));
 // Zero-shot: the warm-start mapping (per score) and random channels with its counts, no training.
 const zsRows = [...new Set(zeroShot.map((p) => key(p).replace(/^(taylor|fisher|random)-/, '')))].sort().map((b) => ({
   budget: b,
   taylor: tests(zeroShot.filter((p) => p.id === `taylor-${b}`)), fisher: tests(zeroShot.filter((p) => p.id === `fisher-${b}`)),
   random: tests(zeroShot.filter((p) => key(p) === `random-${b}`)),
 }));
-const out = { rows, hypervolume: { referenceCycles: refCost, perSeed }, ablationLrRun: { rows: lrRows, hypervolume: lrHv }, uniform: uniRows, zeroShot: zsRows,
-  points: [...points, ...lrAll, ...uniform, ...zeroShot].map(({ lastSearch, ...p }) => p) };
+const out = { rows, hypervolume: { referenceCycles: refCost, perSeed }, ablationLrRun: { rows: lrRows, hypervolume: lrHv }, noSearch: { rows: nsRows, hypervolume: nsHv }, uniform: uniRows, zeroShot: zsRows,
+  points: [...points, ...lrAll, ...noSearch, ...uniform, ...zeroShot].map(({ lastSearch, ...p }) => p) };
 writeFileSync(path.join(E, 'results.json'), JSON.stringify(out, null, 2) + '\n');
 const md = ['| budget | searched (test %) | random, same counts | min-latency | searched / random on the 1,017 genuine records | cost / budget | val lost at projection (pts) | searched − random per seed |', '|---|---|---|---|---|---|---|---|'];
 for (const r of rows) {
@@ -122,6 +150,19 @@ for (const r of lrRows) {
 }
 md.push('', '| seed | hypervolume, searched with lr per run | all four budgets |', '|---|---|---|');
 for (const h of lrHv) md.push(`| ${h.seed} | ${h.searched.toFixed(4)} | ${h.complete ? 'yes' : 'no'} |`);
+if (nsRows.length) {
+  md.push('', '## Ablation 2: the warm start alone, no α search (test %)', '',
+    '| budget | warm start + 4 epochs fine-tune | searched, lr per phase | searched, lr per run | random twin | min-latency | phase − warm start per seed | run − warm start per seed | warm start − min-latency per seed | searched digital channels the warm start also had (per seed) | layers with other counts |',
+    '|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of nsRows) {
+    md.push(`| ${r.budget} | ${fmt(r.noSearch)} | ${fmt(r.phase)} | ${fmt(r.run)} | ${fmt(r.random)} | ${fmt(r.minLatency)} | ${pct(r.phaseMinusNoSearch)} | ${pct(r.runMinusNoSearch)} | ${pct(r.noSearchMinusMinLatency)} | ` +
+      `${r.movedPhase.map((m) => `${m.kept}/${m.digital}`).join(', ') || '—'} | ${r.movedPhase.map((m) => m.layersWithOtherCounts).join(', ') || '—'} |`);
+  }
+}
+if (nsHv.length) {
+  md.push('', '| seed | hypervolume, warm start with no search | heuristic baselines | all four budgets |', '|---|---|---|---|');
+  for (const h of nsHv) md.push(`| ${h.seed} | ${h.warmStart.toFixed(4)} | ${h.baselines?.toFixed(4) ?? '—'} | ${h.complete ? 'yes' : 'no'} |`);
+}
 if (uniRows.length) {
   md.push('', '## The uniform heuristic (test %)', '', '| budget | uniform | its cost / budget | random twin (searched counts) | searched | twin − uniform per seed |', '|---|---|---|---|---|---|');
   for (const r of uniRows) md.push(`| ${r.budget} | ${fmt(r.uniform)} | ${r.uniformCostOverBudget.map((x) => x.toFixed(4)).join(', ')} | ${fmt(r.random)} | ${fmt(r.searched)} | ${pct(r.marginsRandomOverUniform)} |`);
@@ -131,6 +172,6 @@ if (zsRows.length) {
   for (const r of zsRows) md.push(`| ${r.budget} | ${pct(r.taylor)} | ${pct(r.fisher)} | ${pct(r.random)} |`);
 }
 md.push('', '| point | test % | genuine % | cycles | seconds |', '|---|---|---|---|---|');
-for (const p of [...points, ...lrAll, ...uniform, ...zeroShot].sort((a, b) => a.id.localeCompare(b.id))) md.push(`| ${p.sweep}/${p.id} | ${(100 * p.test).toFixed(2)} | ${(100 * p.genuine).toFixed(2)} | ${p.cycles.toFixed(0)} | ${p.seconds.toFixed(0)} |`);
+for (const p of [...points, ...lrAll, ...noSearch, ...uniform, ...zeroShot].sort((a, b) => a.id.localeCompare(b.id))) md.push(`| ${p.sweep}/${p.id} | ${(100 * p.test).toFixed(2)} | ${(100 * p.genuine).toFixed(2)} | ${p.cycles.toFixed(0)} | ${p.seconds.toFixed(0)} |`);
 writeFileSync(path.join(E, 'results.md'), md.join('\n') + '\n');
 console.log(md.join('\n'));
