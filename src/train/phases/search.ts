@@ -166,18 +166,18 @@ function evenStart(ctx: RunContext, model: SearchModel): void {
     ctx.cfg.search.warmStartMargin);
 }
 
-/**
- * Budget mode's starting mapping: channels ranked by sensitivity (first-order loss change
- * when quantized a cheaper CU's way), the counts chosen by the exact knapsack for the
- * budget, then α set so that mapping is the argmax.
- */
+/** Micro-batch of the fisher score: it estimates the curvature from the spread of micro-batch gradients. */
 const FISHER_BATCH = 16;
 
+/**
+ * Budget mode's starting mapping: channels ranked by sensitivity (--sensitivity: the loss
+ * change when quantized a cheaper CU's way, first or second order), the counts chosen by the exact knapsack for the
+ * budget, then α set so that mapping is the argmax.
+ */
 function warmStart(ctx: RunContext, model: SearchModel, budget: number): void {
   const t0 = performance.now();
   const score = ctx.cfg.sensitivity ?? 'taylor';
   const idx = ctx.trainIdx.subarray(0, Math.min(512, ctx.trainIdx.length));
-  // fisher estimates the curvature from the spread of micro-batch gradients: many small batches.
   const batchSize = score === 'fisher' ? FISHER_BATCH : ctx.cfg.batch;
   const batches = (function* () {
     for (const b of epochBatches(ctx.data.train, idx, { batchSize, shuffle: false, augment: false, norm: ctx.cfg.norm, seed: 0, dropLast: false }, 0)) {
