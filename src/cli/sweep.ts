@@ -70,7 +70,7 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
       : args.baselines === 'none' ? [] : args.baselines.split(',').map((s) => s.trim()).filter(Boolean);
     {
       const plans = planLayers(platform, geometry(model), model.name);
-      for (const b of baselines) checkBaseline(b, platform, plans, '--baselines');
+      for (const b of baselines) checkBaseline(b, platform, plans, '--baselines', false, null, model);
     }
     const sorted = [...lambdas].sort((a, b) => a - b);
     const given = args.randomOf === undefined || args.randomOf === 'all' || args.randomOf === 'none' ? null

@@ -193,7 +193,7 @@ export function trainCommandOptions<T>(y: Argv<T>) {
     .option('budget-latency-ms', { type: 'number', describe: 'latency budget in ms (sets --target latency)' })
     .option('budget-energy-mj', { type: 'number', describe: 'energy budget in mJ (sets --target energy)' })
     .option('warmup-only', { type: 'boolean', describe: 'stop after the float warm-up (a sweep\'s shared warm-up)' })
-    .option('mapping', { type: 'string', describe: 'baseline: fine-tune this fixed mapping instead of searching (all:<cu>, min-latency, min-energy, random:<run dir>, or uniform with --budget: the same fraction of every layer on the more precise CU)' })
+    .option('mapping', { type: 'string', describe: 'baseline: fine-tune this fixed mapping instead of searching (all:<cu>, min-latency, min-energy, random:<run dir>, uniform with --budget: the same fraction of every layer on the more precise CU, or a <file>.json mapping as a run writes it: exactly that mapping)' })
     .option('lambda', { type: 'number', default: 0.5, describe: 'weight of the normalised cost term' })
     .option('out', { type: 'string', describe: 'run directory (default runs/<model>-<platform>-<target>-l<lambda>)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last checkpoint' });
@@ -219,7 +219,7 @@ export async function train(args: TrainArgs, engine?: EngineInfo): Promise<void>
     if (cfg.budget && cfg.fixedMapping && cfg.fixedMapping !== 'uniform') throw new UserError('--mapping fine-tunes a fixed mapping: a budget does not apply (except to --mapping uniform)');
     if (cfg.fixedMapping) {
       checkBaseline(cfg.fixedMapping, platform, planLayers(platform, geometry(spec), spec.name), '--mapping', false,
-        cfg.budget ? { ...cfg.budget, target } : null);
+        cfg.budget ? { ...cfg.budget, target } : null, spec);
     }
     const info = engine ?? await startEngine(args);
     const data = await locateCifar({ dataset: args.dataset, data: args.data });

@@ -10,11 +10,12 @@ import { normNonNegative } from '../data/pipeline.js';
 import { MODEL_FILE, readSpec } from '../models/resolve.js';
 import { buildModel } from '../models/zoo.js';
 import { SearchModel, type Assignment } from '../search/model.js';
+import { assignmentOf, type MappingFile } from '../hw/mapping_file.js';
 import { assignAll, loadTensors } from '../models/checkpoint.js';
 import type { Metrics, RunConfig } from '../train/run.js';
 import { UserError } from '../util/errors.js';
 
-export interface MappingFile { platform: string; model: string; layers: { name: string; channels: Record<string, number[]> }[] }
+export type { MappingFile } from '../hw/mapping_file.js';
 
 export interface LoadedRun {
   dir: string;
@@ -45,17 +46,7 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   const specFile = path.join(dir, MODEL_FILE);
   const spec = existsSync(specFile) ? readSpec(specFile) : buildModel(config.model, config.dataset === 'cifar100' ? 100 : 10);
   const plans = planLayers(platform, geometry(spec), spec.name);
-  if (mapping.layers.length !== spec.layers.length) throw new UserError(`${dir}/mapping.json: ${mapping.layers.length} layers, ${spec.name} has ${spec.layers.length}`);
-  const assignment: Assignment = spec.layers.map((l, k) => {
-    const cus = new Array<number>(l.cout).fill(-1);
-    for (const [cu, chans] of Object.entries(mapping.layers[k]!.channels)) {
-      const i = platform.cus.findIndex((c) => c.name === cu);
-      if (i < 0) throw new UserError(`${dir}/mapping.json: layer ${l.name}: unknown compute unit '${cu}'`);
-      for (const c of chans) cus[c] = i;
-    }
-    if (cus.includes(-1)) throw new UserError(`${dir}/mapping.json: layer ${l.name}: not every channel is mapped`);
-    return cus;
-  });
+  const assignment: Assignment = assignmentOf(`${dir}/mapping.json`, mapping, spec, platform);
   const split = new Set(plans.filter((p) => p.mode === 'conv-vs-depthwise' && p.searchable).map((p) => p.layer.name));
   const dummy = initParams(spec, 0, split);
   const model = SearchModel.fromFloat(spec, dummy, platform, plans, { signedInput: !normNonNegative(config.norm ?? 'unit') });

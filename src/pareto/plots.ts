@@ -5,6 +5,7 @@
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
+import type { MappingFile } from '../hw/mapping_file.js';
 import { costOf, isRandomTwin, paretoFront, type FrontResult, type Objective } from './front.js';
 
 export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
@@ -64,7 +65,6 @@ export function frontSpec(f: FrontResult, axis: 'energy' | 'latencyMs'): vl.TopL
   } as vl.TopLevelSpec;
 }
 
-export interface MappingFile { platform: string; model: string; layers: { name: string; channels: Record<string, number[]> }[] }
 
 /** Per-layer stacked bar of the fraction of output channels on each CU. */
 export function mappingSpec(m: MappingFile, title: string): vl.TopLevelSpec {

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as vl from 'vega-lite';
 import { planLayers } from '../hw/cost.js';
+import type { MappingFile } from '../hw/mapping_file.js';
 import { loadRunPlatform } from '../hw/platform.js';
 import { geometry, type ModelSpec } from '../models/spec.js';
 import { MODEL_FILE } from '../models/resolve.js';
@@ -17,7 +18,6 @@ import { buildFront, costOf, paretoFront, type FrontRow } from '../pareto/front.
 import { schedule } from '../schedule/list.js';
 import { UserError } from '../util/errors.js';
 
-interface MappingFile { layers: { name: string; channels: Record<string, number[]> }[] }
 interface LogRecord {
   phase: string; epoch: number; loss: number; valAccuracy: number; discreteValAccuracy?: number | null;
   discreteCost?: { cycles: number; ms: number; energyMJ: number } | null;

@@ -2,27 +2,32 @@
  * Baseline mappings a run fine-tunes instead of searching: all:<cu>, min-latency,
  * min-energy, random:<run dir> (that run's per-layer counts, channels drawn at random), or
  * uniform with a budget (the same fraction of every layer's channels on the more precise
- * CU, the largest that fits the budget: hw/budget.ts uniformCounts; channels at random).
+ * CU, the largest that fits the budget: hw/budget.ts uniformCounts; channels at random), or
+ * a mapping file (<file>.json, as a run writes mapping.json: exactly that mapping).
  */
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { splitsInTwo, uniformCounts } from '../hw/budget.js';
 import { allOnCounts, bestCounts, type LayerPlan, type Objective } from '../hw/cost.js';
+import { assignmentOf } from '../hw/mapping_file.js';
 import type { Platform } from '../hw/platform.js';
+import type { ModelSpec } from '../models/spec.js';
 import { Rng } from '../models/rng.js';
 import type { Assignment } from '../search/model.js';
 import { UserError } from '../util/errors.js';
+import { readJsonFile, readJsonFileSync } from '../util/json.js';
 import type { RunContext } from './context.js';
 
 /**
  * Checks a baseline mapping before any training: a known name, an all:<cu> whose CU can
  * run every layer of the model, a random:<run dir> whose run has finished (unless the
- * caller will produce it, as a sweep does for its random twins).
+ * caller will produce it, as a sweep does for its random twins), a mapping file that maps
+ * every channel of `spec` to a CU that can run its layer.
  */
 export function checkBaseline(name: string, platform: Platform, plans: LayerPlan[], flag = '--mapping', sourceMayBeMissing = false,
-  budget: { value: number; spec: string; target: Objective } | null = null): void {
+  budget: { value: number; spec: string; target: Objective } | null = null, spec: ModelSpec | null = null): void {
   const cus = platform.cus.map((c) => c.name);
-  const expected = `expected ${cus.map((c) => `all:${c}`).join(', ')}, min-latency, min-energy, random:<run dir> or uniform (with --budget)`;
+  const expected = `expected ${cus.map((c) => `all:${c}`).join(', ')}, min-latency, min-energy, random:<run dir>, uniform (with --budget) or a mapping <file>.json`;
   if (name === 'min-latency' || name === 'min-energy') return;
   if (name === 'uniform') {
     if (!budget) throw new UserError(`${flag} uniform: needs a budget (train --mapping uniform --budget B)`);
@@ -43,6 +48,16 @@ export function checkBaseline(name: string, platform: Platform, plans: LayerPlan
   if (name.startsWith('random:')) {
     const file = path.join(name.slice('random:'.length), 'mapping.json');
     if (!sourceMayBeMissing && !existsSync(file)) throw new UserError(`${flag} ${name}: ${file} does not exist (that run has not finished)`);
+    return;
+  }
+  if (name.endsWith('.json')) {
+    if (!spec) return;
+    const m = readJsonFileSync<unknown>(name, `the mapping (${flag})`);
+    const assignment = assignmentOf(`${flag} ${name}`, m, spec, platform);
+    plans.forEach((plan, k) => {
+      const bad = assignment[k]!.find((cu) => !plan.eligible.includes(cu));
+      if (bad !== undefined) throw new UserError(`${flag} ${name}: layer ${plan.layer.name}: ${platform.cus[bad]!.name} cannot run it on ${platform.name}`);
+    });
     return;
   }
   throw new UserError(`${flag}: unknown baseline mapping '${name}' (${expected})`);
@@ -67,15 +82,13 @@ export async function baselineAssignment(ctx: RunContext, name: string): Promise
   } else if (name.startsWith('random:')) {
     const file = path.join(name.slice('random:'.length), 'mapping.json');
     if (!existsSync(file)) throw new UserError(`baseline ${name}: ${file} does not exist (that run has not finished)`);
-    const m = JSON.parse(await fs.readFile(file, 'utf8')) as { layers: { name: string; channels: Record<string, number[]> }[] };
-    counts = spec.layers.map((l, k) => {
-      const entry = m.layers[k];
-      if (!entry || entry.name !== l.name) throw new UserError(`${file}: layer ${k} is not ${l.name}: another model`);
-      return platform.cus.map((cu) => entry.channels[cu.name]?.length ?? 0);
-    });
+    const assignment = assignmentOf(file, await readJsonFile<unknown>(file, 'the mapping'), spec, platform);
+    counts = assignment.map((a) => platform.cus.map((cu) => a.filter((i) => i === cu.index).length));
     shuffle = true;
+  } else if (name.endsWith('.json')) {
+    return assignmentOf(name, await readJsonFile<unknown>(name, 'the mapping'), spec, platform);
   } else {
-    throw new UserError(`unknown baseline mapping '${name}' (expected all:<cu>, min-latency, min-energy or random:<run dir>)`);
+    throw new UserError(`unknown baseline mapping '${name}' (expected all:<cu>, min-latency, min-energy, random:<run dir>, uniform or <file>.json)`);
   }
   const rng = new Rng(ctx.cfg.seed * 7919 + 17);
   return plans.map((plan, k) => {

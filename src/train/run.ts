@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CifarData } from '../data/cifar.js';
 import { normNonNegative } from '../data/pipeline.js';
 import { networkCost, referenceCost, type Objective } from '../hw/cost.js';
+import { mappingFileOf } from '../hw/mapping_file.js';
 import { RUN_PLATFORM_FILE, type Platform } from '../hw/platform.js';
 import { SoftCost } from '../hw/soft.js';
 import { forward } from '../models/forward.js';
@@ -199,14 +200,7 @@ export class Run {
       target: this.cfg.target, platform: this.platform.name, model: this.spec.name,
       referenceCost: { mapping: ref.name, value: ref.value },
     };
-    const mapping = {
-      platform: this.platform.name, model: this.spec.name,
-      layers: this.spec.layers.map((l, k) => ({
-        name: l.name,
-        channels: Object.fromEntries(this.platform.cus.map((cu) => [cu.name,
-          assignment[k]!.flatMap((c, ch) => (c === cu.index ? [ch] : []))])),
-      })),
-    };
+    const mapping = mappingFileOf(this.platform, this.spec, assignment);
     const mappingFile = path.join(this.dir, 'mapping.json');
     const metricsFile = path.join(this.dir, 'metrics.json');
     await ctx.save('final.bin', model.params.trainable);

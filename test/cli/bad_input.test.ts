@@ -31,6 +31,15 @@ function runWith(name: string, content: string | Buffer | null): string {
   return dir;
 }
 
+/** The fixture run's mapping.json, edited, as a file: a hand-made mapping for --mapping. */
+function mappingWith(edit: (layers: { name: string; channels: Record<string, number[]> }[]) => void): string {
+  const m = JSON.parse(readFileSync(path.join(run, 'mapping.json'), 'utf8'));
+  edit(m.layers);
+  const f = path.join(root, `m-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(f, JSON.stringify(m));
+  return f;
+}
+
 const listing = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort().map((f) => `${f}:${statSync(path.join(dir, f)).size}`).join(',') : null);
 
 beforeAll(async () => {
@@ -68,6 +77,15 @@ const CASES: Case[] = [
   ['unknown baseline CU', () => ['train', '--data', data, ...TINY, '--mapping', 'all:nope', '--out', o()], /--mapping all:nope: diana has no compute unit 'nope'/, () => out],
   ['unknown baseline name', () => ['train', '--data', data, ...TINY, '--mapping', 'best', '--out', o()], /unknown baseline mapping 'best'/, () => out],
   ['random baseline of nothing', () => ['train', '--data', data, ...TINY, '--mapping', `random:${path.join(root, 'none')}`, '--out', o()], /has not finished/, () => out],
+  ['mapping file missing', () => ['train', '--data', data, ...TINY, '--mapping', path.join(root, 'none.json'), '--out', o()], /none\.json: cannot read the mapping \(--mapping\) \(ENOENT\)/, () => out],
+  ['mapping file not JSON', () => { const f = path.join(root, 'm.json'); writeFileSync(f, '{"layers": ['); return ['train', '--data', data, ...TINY, '--mapping', f, '--out', o()]; }, /m\.json: the mapping \(--mapping\) is not valid JSON/, () => out],
+  ['mapping of another model', () => ['train', '--data', data, ...TINY, '--mapping', mappingWith((l) => { l[1]!.name = 'convX'; }), '--out', o()], /layer 1 is 'convX', tinycnn's is 'conv2'/, () => out],
+  ['mapping with a layer too few', () => ['train', '--data', data, ...TINY, '--mapping', mappingWith((l) => { l.pop(); }), '--out', o()], /5 layers, tinycnn has 6/, () => out],
+  ['mapping leaves a channel out', () => ['train', '--data', data, ...TINY, '--mapping', mappingWith((l) => { l[0]!.channels = { digital: [0, 1, 2], analog: [3, 4, 5, 6] }; }), '--out', o()], /layer conv1: channel 7 is not mapped/, () => out],
+  ['mapping maps a channel twice', () => ['train', '--data', data, ...TINY, '--mapping', mappingWith((l) => { l[0]!.channels = { digital: [0, 1, 2, 3], analog: [3, 4, 5, 6, 7] }; }), '--out', o()], /layer conv1: channel 3 is mapped twice/, () => out],
+  ['mapping names a channel out of range', () => ['train', '--data', data, ...TINY, '--mapping', mappingWith((l) => { l[0]!.channels = { digital: [0, 1, 2, 3, 8], analog: [4, 5, 6, 7] }; }), '--out', o()], /layer conv1: channel 8 is not one of 0\.\.7/, () => out],
+  ['mapping names an unknown CU', () => ['train', '--data', data, ...TINY, '--mapping', mappingWith((l) => { l[0]!.channels = { digital: [0, 1, 2, 3], gpu: [4, 5, 6, 7] }; }), '--out', o()], /layer conv1: unknown compute unit 'gpu' \(diana has digital, analog\)/, () => out],
+  ['mapping puts a depthwise layer on the analog CU', () => ['train', '--data', data, ...TINY, '--mapping', mappingWith((l) => { l[2]!.channels = { digital: [], analog: [0, 1, 2, 3, 4, 5, 6, 7] }; }), '--out', o()], /layer dw3: analog cannot run it on diana/, () => out],
   ['momentum out of range', () => ['train', '--data', data, ...TINY, '--momentum', '5', '--out', o()], /--momentum: expected a number in \[0, 1\)/, () => out],
   ['negative lr', () => ['train', '--data', data, ...TINY, '--lr-weights', '-1', '--out', o()], /--lr-weights: expected a number > 0/, () => out],
   ['zero batch', () => ['train', '--data', data, ...TINY, '--batch', '0', '--out', o()], /--batch: expected a number > 0/, () => out],

@@ -4,7 +4,7 @@
  * forward pass (= the discrete network) with its straight-through gradient, and a tiny
  * end-to-end search that lands on its budget.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -259,6 +259,49 @@ describe('train --budget (tiny model, generated data)', () => {
     for (const rec of log.filter((x) => x.phase === 'search')) expect(rec.lagrange).toBeGreaterThanOrEqual(0);
     // the hard search and its calibration leave no tensors behind from epoch to epoch
     expect(new Set(log.filter((x) => x.phase === 'search').map((x) => x.numTensors)).size).toBe(1);
+  }, 60_000);
+
+  it('sensitivity.json ranks the warm start; --mapping <file>.json fine-tunes exactly the mapping in the file', async () => {
+    const f = flags.map((v, i) => (v === '' ? dataRoot : flags[i - 1] === '--epochs-search' ? '0' : v));
+    const dir = path.join(tmpDir(), 'w');
+    const r = await cli('train', ...f, '--budget-latency-ms', '0.0185', '--out', dir);
+    expect(r.code).toBe(0);
+    type Mapping = { layers: { name: string; channels: Record<string, number[]> }[] };
+    const mapping = JSON.parse(readFileSync(path.join(dir, 'mapping.json'), 'utf8')) as Mapping;
+    const sens = JSON.parse(readFileSync(path.join(dir, 'sensitivity.json'), 'utf8')) as
+      { score: string; layers: { name: string; precise: string; delta: Record<string, number[]> }[] };
+    expect(sens.score).toBe('taylor');
+    // no search: the mapping is the warm start's, whose digital channels are the most sensitive of each split layer
+    let split = 0;
+    sens.layers.forEach((l, k) => {
+      expect(l.name).toBe(spec.layers[k]!.name);
+      const delta = l.delta.analog;
+      if (!delta) return expect(plans[k]!.eligible.length).toBe(1);
+      expect(delta).toHaveLength(spec.layers[k]!.cout);
+      for (const d of delta) expect(d).toBeGreaterThanOrEqual(0);
+      const dig = mapping.layers[k]!.channels.digital!, ana = mapping.layers[k]!.channels.analog!;
+      if (dig.length && ana.length) {
+        split++;
+        expect(Math.min(...dig.map((c) => delta[c]!))).toBeGreaterThanOrEqual(Math.max(...ana.map((c) => delta[c]!)));
+      }
+    });
+    expect(split).toBeGreaterThan(0);
+    // the same counts, the channels swapped end for end: fine-tuned as given
+    const reversed: Mapping = { ...mapping, layers: mapping.layers.map((l, k) => {
+      const C = spec.layers[k]!.cout;
+      return { name: l.name, channels: Object.fromEntries(Object.entries(l.channels).map(([cu, cs]) => [cu, cs.map((c) => C - 1 - c).sort((a, b) => a - b)])) };
+    }) };
+    const file = path.join(tmpDir(), 'reversed.json');
+    writeFileSync(file, JSON.stringify(reversed));
+    const dir2 = path.join(tmpDir(), 'm');
+    const r2 = await cli('train', ...flags.map((v) => (v === '' ? dataRoot : v)), '--mapping', file, '--out', dir2);
+    expect(r2.stderr).toBe('');
+    expect(r2.code).toBe(0);
+    expect(r2.stdout).toMatch(/baseline mapping .*reversed\.json: no search/);
+    const got = JSON.parse(readFileSync(path.join(dir2, 'mapping.json'), 'utf8')) as Mapping;
+    expect(got.layers).toEqual(reversed.layers);
+    const m1 = JSON.parse(readFileSync(path.join(dir, 'metrics.json'), 'utf8')), m2 = JSON.parse(readFileSync(path.join(dir2, 'metrics.json'), 'utf8'));
+    expect(m2.latencyCycles).toBe(m1.latencyCycles); // same counts, same cost
   }, 60_000);
 
   it('--mapping uniform --budget: fine-tunes the uniform mapping under the budget, channels at random', async () => {

@@ -9,13 +9,16 @@
  * onto the budget. The search checkpoint kept is the epoch with the best DISCRETE
  * validation accuracy.
  */
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { epochBatches } from '../../data/pipeline.js';
 import { networkObjective } from '../../hw/budget.js';
+import { byPrecision } from '../../hw/platform.js';
 import type { SoftCost } from '../../hw/soft.js';
-import { projectToBudget } from '../../search/projection.js';
+import { projectToBudget, type Preferences } from '../../search/projection.js';
 import { sensitivityPreferences } from '../../search/sensitivity.js';
 import type { SearchModel } from '../../search/model.js';
+import { writeJsonAtomic } from '../../util/atomic.js';
 import { Adam } from '../adam.js';
 import { baselineAssignment } from '../baselines.js';
 import { LagrangeMultiplier } from '../budget.js';
@@ -48,7 +51,7 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
   const lagrange = budget ? new LagrangeMultiplier(state.lagrange ?? cfg.lambda, cfg.lagrangeLr, budget.value) : null;
   if (state.checkpoint) await ctx.restore(state.checkpoint, model.params.trainable, { sgd: sgdW, sgdq: sgdQ, adam });
   else {
-    if (budget && s.warmStart === 'auto') warmStart(ctx, model, budget.value);
+    if (budget && s.warmStart === 'auto') await warmStart(ctx, model, budget.value);
     else if (s.relaxation === 'hard') evenStart(ctx, model);
     if (s.relaxation === 'hard' && s.calibrate) calibrate(ctx, model, 'starting mapping');
   }
@@ -172,9 +175,10 @@ const FISHER_BATCH = 16;
 /**
  * Budget mode's starting mapping: channels ranked by sensitivity (--sensitivity: the loss
  * change when quantized a cheaper CU's way, first or second order), the counts chosen by the exact knapsack for the
- * budget, then α set so that mapping is the argmax.
+ * budget, then α set so that mapping is the argmax. The scores are kept in the run's
+ * sensitivity.json: per layer and channel, the loss change Δ of each cheaper CU.
  */
-function warmStart(ctx: RunContext, model: SearchModel, budget: number): void {
+async function warmStart(ctx: RunContext, model: SearchModel, budget: number): Promise<void> {
   const t0 = performance.now();
   const score = ctx.cfg.sensitivity ?? 'taylor';
   const idx = ctx.trainIdx.subarray(0, Math.min(512, ctx.trainIdx.length));
@@ -187,6 +191,24 @@ function warmStart(ctx: RunContext, model: SearchModel, budget: number): void {
   const pref = sensitivityPreferences(model, batches, crossEntropy, score);
   const p = projectToBudget(ctx.platform, ctx.plans, ctx.cfg.target, budget, pref);
   model.setAlpha(p.assignment, ctx.cfg.search.warmStartMargin);
+  await writeJsonAtomic(path.join(ctx.dir, 'sensitivity.json'), sensitivityFile(ctx, score, idx.length, pref));
   ctx.io.log(`search: warm start on the budget (cost ${p.cost.toPrecision(6)}, ${(100 * p.cost / budget).toFixed(2)}% of it; ` +
     `${score} sensitivity on ${idx.length} images, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+/** sensitivity.json: per layer, per cheaper CU, each channel's Δ (−preference; higher = hurts more there). */
+function sensitivityFile(ctx: RunContext, score: string, images: number, pref: Preferences) {
+  const cus = ctx.platform.cus;
+  return {
+    score, images,
+    layers: ctx.spec.layers.map((l, k) => {
+      const plan = ctx.plans[k]!;
+      const precise = byPrecision(ctx.platform, plan.eligible)[0]!;
+      const split = plan.searchable && plan.mode === 'per-channel' && plan.eligible.length > 1;
+      return {
+        name: l.name, precise: cus[precise]!.name,
+        delta: split ? Object.fromEntries(plan.eligible.filter((i) => i !== precise).map((i) => [cus[i]!.name, pref[k]!.map((row) => -row[i]!)])) : {},
+      };
+    }),
+  };
 }
