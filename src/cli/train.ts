@@ -13,7 +13,7 @@ import type { Normalization } from '../data/pipeline.js';
 import { MODEL_FILE, resolveModel } from '../models/resolve.js';
 import { geometry, type ModelSpec } from '../models/spec.js';
 import { MODELS } from '../models/zoo.js';
-import { checkBaseline } from '../train/baselines.js';
+import { BUDGET_BASELINES, checkBaseline } from '../train/baselines.js';
 import { Run, type RunConfig } from '../train/run.js';
 import { LR_SCHEDULES, type LrSchedule } from '../train/schedule.js';
 import { SENSITIVITY_SCORES, type SensitivityScore } from '../search/sensitivity.js';
@@ -193,7 +193,7 @@ export function trainCommandOptions<T>(y: Argv<T>) {
     .option('budget-latency-ms', { type: 'number', describe: 'latency budget in ms (sets --target latency)' })
     .option('budget-energy-mj', { type: 'number', describe: 'energy budget in mJ (sets --target energy)' })
     .option('warmup-only', { type: 'boolean', describe: 'stop after the float warm-up (a sweep\'s shared warm-up)' })
-    .option('mapping', { type: 'string', describe: 'baseline: fine-tune this fixed mapping instead of searching (all:<cu>, min-latency, min-energy, random:<run dir>, uniform with --budget: the same fraction of every layer on the more precise CU, or a <file>.json mapping as a run writes it: exactly that mapping)' })
+    .option('mapping', { type: 'string', describe: 'baseline: fine-tune this fixed mapping instead of searching (all:<cu>, min-latency, min-energy, random:<run dir>, uniform with --budget: the same fraction of every layer on the more precise CU, max-precise with --budget: the most channels on the precise CU that fit, or a <file>.json mapping as a run writes it: exactly that mapping)' })
     .option('lambda', { type: 'number', default: 0.5, describe: 'weight of the normalised cost term' })
     .option('out', { type: 'string', describe: 'run directory (default runs/<model>-<platform>-<target>-l<lambda>)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from its last checkpoint' });
@@ -216,7 +216,9 @@ export async function train(args: TrainArgs, engine?: EngineInfo): Promise<void>
     const target = args.budgetLatencyMs !== undefined ? 'latency' : args.budgetEnergyMj !== undefined ? 'energy' : args.target;
     const cfg = resolveConfig({ ...args, target }, spec.name, norm);
     cfg.budget = resolveBudget(args, platform, planLayers(platform, geometry(spec), spec.name), target);
-    if (cfg.budget && cfg.fixedMapping && cfg.fixedMapping !== 'uniform') throw new UserError('--mapping fine-tunes a fixed mapping: a budget does not apply (except to --mapping uniform)');
+    if (cfg.budget && cfg.fixedMapping && !BUDGET_BASELINES.includes(cfg.fixedMapping)) {
+      throw new UserError('--mapping fine-tunes a fixed mapping: a budget does not apply (except to --mapping uniform and max-precise)');
+    }
     if (cfg.fixedMapping) {
       checkBaseline(cfg.fixedMapping, platform, planLayers(platform, geometry(spec), spec.name), '--mapping', false,
         cfg.budget ? { ...cfg.budget, target } : null, spec);

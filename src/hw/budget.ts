@@ -106,6 +106,19 @@ export function uniformCounts(p: Platform, plans: LayerPlan[], objective: Object
   return null;
 }
 
+/**
+ * The most-precise-channels heuristic under a budget: the count vectors that put the most
+ * channels, summed over the network, on each layer's most precise CU with network cost
+ * ≤ budget (the exact knapsack, no accuracy information: what an engineer does without a
+ * sensitivity score). null when none fits.
+ */
+export function maxPreciseCounts(p: Platform, plans: LayerPlan[], objective: Objective, budget: number): { counts: Counts; precise: number; cost: number } | null {
+  const top = plans.map((plan) => byPrecision(p, plan.eligible)[0]!);
+  const counts = countsUnderBudget(p, plans, objective, budget, (l, c) => c[top[l]!]!);
+  if (!counts) return null;
+  return { counts, precise: counts.reduce((s, c, l) => s + c[top[l]!]!, 0), cost: networkObjective(p, plans, counts, objective) };
+}
+
 /** The lowest network cost any mapping reaches (the cost is a sum over layers). */
 export function cheapestCost(p: Platform, plans: LayerPlan[], objective: Objective): number {
   return plans.reduce((s, plan) => s + Math.min(...countOptions(p, plan).map((c) => costOf(p, plan, c, objective))), 0);

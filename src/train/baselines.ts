@@ -2,12 +2,14 @@
  * Baseline mappings a run fine-tunes instead of searching: all:<cu>, min-latency,
  * min-energy, random:<run dir> (that run's per-layer counts, channels drawn at random), or
  * uniform with a budget (the same fraction of every layer's channels on the more precise
- * CU, the largest that fits the budget: hw/budget.ts uniformCounts; channels at random), or
+ * CU, the largest that fits the budget: hw/budget.ts uniformCounts; channels at random),
+ * max-precise with a budget (the most channels on the precise CUs that fit the budget:
+ * hw/budget.ts maxPreciseCounts; channels at random), or
  * a mapping file (<file>.json, as a run writes mapping.json: exactly that mapping).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { splitsInTwo, uniformCounts } from '../hw/budget.js';
+import { maxPreciseCounts, splitsInTwo, uniformCounts } from '../hw/budget.js';
 import { allOnCounts, bestCounts, type LayerPlan, type Objective } from '../hw/cost.js';
 import { assignmentOf } from '../hw/mapping_file.js';
 import type { Platform } from '../hw/platform.js';
@@ -18,6 +20,9 @@ import { UserError } from '../util/errors.js';
 import { readJsonFile, readJsonFileSync } from '../util/json.js';
 import type { RunContext } from './context.js';
 
+/** The baselines whose counts come from a budget (train --mapping NAME --budget B). */
+export const BUDGET_BASELINES: readonly string[] = ['uniform', 'max-precise'];
+
 /**
  * Checks a baseline mapping before any training: a known name, an all:<cu> whose CU can
  * run every layer of the model, a random:<run dir> whose run has finished (unless the
@@ -27,7 +32,7 @@ import type { RunContext } from './context.js';
 export function checkBaseline(name: string, platform: Platform, plans: LayerPlan[], flag = '--mapping', sourceMayBeMissing = false,
   budget: { value: number; spec: string; target: Objective } | null = null, spec: ModelSpec | null = null): void {
   const cus = platform.cus.map((c) => c.name);
-  const expected = `expected ${cus.map((c) => `all:${c}`).join(', ')}, min-latency, min-energy, random:<run dir>, uniform (with --budget) or a mapping <file>.json`;
+  const expected = `expected ${cus.map((c) => `all:${c}`).join(', ')}, min-latency, min-energy, random:<run dir>, uniform or max-precise (with --budget) or a mapping <file>.json`;
   if (name === 'min-latency' || name === 'min-energy') return;
   if (name === 'uniform') {
     if (!budget) throw new UserError(`${flag} uniform: needs a budget (train --mapping uniform --budget B)`);
@@ -37,6 +42,11 @@ export function checkBaseline(name: string, platform: Platform, plans: LayerPlan
     if (!uniformCounts(platform, plans, budget.target, budget.value)) {
       throw new UserError(`${flag} uniform: no uniform fraction fits the budget ${budget.spec} on ${platform.name}`);
     }
+    return;
+  }
+  if (name === 'max-precise') {
+    if (!budget) throw new UserError(`${flag} max-precise: needs a budget (train --mapping max-precise --budget B)`);
+    if (!maxPreciseCounts(platform, plans, budget.target, budget.value)) throw new UserError(`${flag} max-precise: no mapping fits the budget ${budget.spec} on ${platform.name}`);
     return;
   }
   if (name.startsWith('all:')) {
@@ -79,6 +89,11 @@ export async function baselineAssignment(ctx: RunContext, name: string): Promise
     if (!u) throw new UserError('baseline uniform: no uniform fraction fits the budget');
     counts = u.counts;
     shuffle = true;
+  } else if (name === 'max-precise') {
+    const m = ctx.cfg.budget ? maxPreciseCounts(platform, plans, ctx.cfg.target, ctx.cfg.budget.value) : null;
+    if (!m) throw new UserError('baseline max-precise: no mapping fits the budget');
+    counts = m.counts;
+    shuffle = true;
   } else if (name.startsWith('random:')) {
     const file = path.join(name.slice('random:'.length), 'mapping.json');
     if (!existsSync(file)) throw new UserError(`baseline ${name}: ${file} does not exist (that run has not finished)`);
@@ -88,7 +103,7 @@ export async function baselineAssignment(ctx: RunContext, name: string): Promise
   } else if (name.endsWith('.json')) {
     return assignmentOf(name, await readJsonFile<unknown>(name, 'the mapping'), spec, platform);
   } else {
-    throw new UserError(`unknown baseline mapping '${name}' (expected all:<cu>, min-latency, min-energy, random:<run dir>, uniform or <file>.json)`);
+    throw new UserError(`unknown baseline mapping '${name}' (expected all:<cu>, min-latency, min-energy, random:<run dir>, uniform, max-precise or <file>.json)`);
   }
   const rng = new Rng(ctx.cfg.seed * 7919 + 17);
   return plans.map((plan, k) => {

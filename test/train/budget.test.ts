@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/backend/engine.js';
-import { cheapestCost, costOf, countOptions, countsUnderBudget, networkObjective, uniformCounts } from '../../src/hw/budget.js';
+import { cheapestCost, costOf, countOptions, countsUnderBudget, maxPreciseCounts, networkObjective, uniformCounts } from '../../src/hw/budget.js';
 import { planLayers, referenceMappings } from '../../src/hw/cost.js';
 import { loadPlatform } from '../../src/hw/platform.js';
 import { initParams } from '../../src/models/params.js';
@@ -62,6 +62,32 @@ describe('countsUnderBudget: exact knapsack over the layers\' count tables', () 
 
   it('returns null below the cheapest mapping', () => {
     expect(countsUnderBudget(p, plans, 'energy', cheapestCost(p, plans, 'energy') * 0.99, () => 0)).toBeNull();
+  });
+});
+
+describe('maxPreciseCounts: the most channels on the precise CUs under a budget', () => {
+  it('matches brute force over every count combination (tinycnn on DIANA, several budgets), and null below the cheapest', () => {
+    const opts = plans.map((plan) => countOptions(p, plan));
+    const costs = opts.map((o, l) => o.map((c) => costOf(p, plans[l]!, c, 'latency')));
+    // digital is DIANA's precise CU (index 0): it can run every layer
+    const lo = cheapestCost(p, plans, 'latency');
+    const hi = Math.max(...referenceMappings(p, plans).map((m) => m.cost.cycles));
+    for (const frac of [0, 0.1, 0.5, 0.9, 1]) {
+      const budget = lo + frac * (hi - lo);
+      let best = -1;
+      const walk = (l: number, c: number, v: number): void => {
+        if (c > budget) return;
+        if (l === plans.length) { best = Math.max(best, v); return; }
+        opts[l]!.forEach((o, k) => walk(l + 1, c + costs[l]![k]!, v + o[0]!));
+      };
+      walk(0, 0, 0);
+      const got = maxPreciseCounts(p, plans, 'latency', budget)!;
+      expect(got.precise).toBe(best);
+      expect(got.counts.reduce((s, c) => s + c[0]!, 0)).toBe(best);
+      expect(got.cost).toBe(networkObjective(p, plans, got.counts, 'latency'));
+      expect(got.cost).toBeLessThanOrEqual(budget);
+    }
+    expect(maxPreciseCounts(p, plans, 'latency', lo * 0.99)).toBeNull();
   });
 });
 
@@ -320,12 +346,26 @@ describe('train --budget (tiny model, generated data)', () => {
     mapping.layers.forEach((l, k) => expect(p.cus.map((cu) => l.channels[cu.name]?.length ?? 0)).toEqual(u.counts[k]));
   }, 60_000);
 
+  it('--mapping max-precise --budget: the most digital channels that fit, channels at random', async () => {
+    const f = flags.map((v) => (v === '' ? dataRoot : v));
+    const dir = path.join(tmpDir(), 'mp');
+    const r = await cli('train', ...f, '--budget-latency-ms', '0.01858', '--mapping', 'max-precise', '--out', dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/baseline mapping max-precise: no search/);
+    const mapping = JSON.parse(readFileSync(path.join(dir, 'mapping.json'), 'utf8')) as { layers: { name: string; channels: Record<string, number[]> }[] };
+    const want = maxPreciseCounts(p, plans, 'latency', 0.01858e-3 * 260e6)!;
+    mapping.layers.forEach((l, k) => expect(p.cus.map((cu) => l.channels[cu.name]?.length ?? 0)).toEqual(want.counts[k]));
+    expect(JSON.parse(readFileSync(path.join(dir, 'metrics.json'), 'utf8')).latencyCycles).toBe(want.cost);
+  }, 60_000);
+
   it.each([
     [['--budget', '0.01'], /budget 0\.01 x all:analog = .* is below the cheapest mapping of this model on diana/],
     [['--budget', '0.5', '--budget-latency-ms', '1'], /give one/],
     [['--budget', '-1'], /--budget: expected a fraction > 0/],
     [['--budget', '0.9', '--mapping', 'all:digital'], /a budget does not apply/],
     [['--mapping', 'uniform'], /--mapping uniform: needs a budget/],
+    [['--mapping', 'max-precise'], /--mapping max-precise: needs a budget/],
   ])('rejects %j before any training, in one line', async (extra, msg) => {
     const f = flags.map((v) => (v === '' ? dataRoot : v));
     const r = await cli('train', ...f, '--out', path.join(tmpDir(), 'x'), ...(extra as string[]));
