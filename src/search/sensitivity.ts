@@ -11,17 +11,23 @@
  * trained network the first-order term is small and noisy; the curvature term is what
  * tells a channel ternary quantization hurts from one it does not. Preferences are −Δ
  * (0 on the most precise CU), on one scale across layers, so the knapsack can trade them.
+ *   measured: per layer and cheaper CU i, the loss increase measured when ALL the layer's
+ *            channels run on i (every other layer on its precise CU) and the network is
+ *            output-calibrated, as a fine-tune starts from it; spread over the layer's
+ *            channels in proportion to their taylor Δ (evenly where those are all 0). A
+ *            layer-level measurement, not a first-order estimate: one calibration and one
+ *            loss pass per split layer.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { SearchModel } from './model.js';
 import { byPrecision } from '../hw/platform.js';
 import type { Preferences } from './projection.js';
 
-export const SENSITIVITY_SCORES = ['taylor', 'fisher'] as const;
+export const SENSITIVITY_SCORES = ['taylor', 'fisher', 'measured'] as const;
 export type SensitivityScore = typeof SENSITIVITY_SCORES[number];
 
 export function sensitivityPreferences(model: SearchModel, batches: Iterable<{ x: tf.Tensor4D; y: tf.Tensor1D }>,
-  loss: (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.Scalar, score: SensitivityScore = 'taylor'): Preferences {
+  loss: (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.Scalar, score: Exclude<SensitivityScore, 'measured'> = 'taylor'): Preferences {
   const { platform, plans, spec } = model;
   const precise = plans.map((plan) => byPrecision(platform, plan.eligible)[0]!);
   const weights = model.group('weights');
@@ -80,4 +86,44 @@ export function sensitivityPreferences(model: SearchModel, batches: Iterable<{ x
   tf.dispose(sums);
   if (squares) tf.dispose(squares);
   return out;
+}
+
+/**
+ * The measured score (see the header): `taylor` gives the within-layer proportions. The
+ * network's parameters are restored afterwards (calibration rescales weights).
+ */
+export function measuredPreferences(model: SearchModel, batches: { x: tf.Tensor4D; y: tf.Tensor1D }[],
+  loss: (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.Scalar, taylor: Preferences): Preferences {
+  const { platform, plans, spec } = model;
+  const precise = plans.map((plan) => byPrecision(platform, plan.eligible)[0]!);
+  const xs = batches.map((b) => b.x);
+  const n = batches.reduce((a, b) => a + b.y.shape[0], 0);
+  const snapshot = new Map([...model.params.trainable].map(([k, v]) => [k, tf.clone(v)]));
+  const lossOf = (assignment: number[][]): number => {
+    for (const [k, v] of model.params.trainable) v.assign(snapshot.get(k)!);
+    model.fix(assignment);
+    model.calibrate(xs);
+    return batches.reduce((a, b) => a + tf.tidy(() => loss(model.forward(b.x).logits, b.y).dataSync()[0]!) * b.y.shape[0], 0) / n;
+  };
+  const allPrecise = spec.layers.map((l, k) => Array<number>(l.cout).fill(precise[k]!));
+  try {
+    const base = lossOf(allPrecise);
+    return spec.layers.map((l, k) => {
+      const plan = plans[k]!;
+      const pref = taylor[k]!.map((row) => row.slice());
+      if (!plan.searchable || plan.mode !== 'per-channel') return pref;
+      for (const i of plan.eligible) {
+        if (i === precise[k]) continue;
+        const delta = Math.max(0, lossOf(allPrecise.map((a, j) => (j === k ? a.map(() => i) : a))) - base);
+        const t = pref.map((row) => -row[i]!);
+        const sum = t.reduce((a, b) => a + b, 0);
+        pref.forEach((row, c) => { row[i] = -delta * (sum > 0 ? t[c]! / sum : 1 / l.cout); });
+      }
+      return pref;
+    });
+  } finally {
+    for (const [k, v] of model.params.trainable) v.assign(snapshot.get(k)!);
+    tf.dispose([...snapshot.values()]);
+    model.unfix();
+  }
 }

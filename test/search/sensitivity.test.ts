@@ -3,7 +3,8 @@
  * (search/sensitivity.ts): per micro-batch gradients of the all-precise network, the
  * weight change d = Q_analog(w) − Q_digital(w) per output channel,
  *   taylor: −|Σ ḡ·d| with ḡ summed over batches,
- *   fisher: −(Σ ḡ·d + ½ Σ H d²), ḡ the mean gradient, H = B · mean_b g_b².
+ *   fisher: −(Σ ḡ·d + ½ Σ H d²), ḡ the mean gradient, H = B · mean_b g_b²;
+ * and the measured score against the calibrated loss of each probe mapping, step by step.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import { initParams } from '../../src/models/params.js';
 import { geometry } from '../../src/models/spec.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { SearchModel } from '../../src/search/model.js';
-import { sensitivityPreferences } from '../../src/search/sensitivity.js';
+import { measuredPreferences, sensitivityPreferences } from '../../src/search/sensitivity.js';
 import { crossEntropy } from '../../src/train/loss.js';
 
 beforeAll(async () => { await initEngine('wasm'); });
@@ -73,6 +74,58 @@ describe('sensitivityPreferences', () => {
       }
       // The curvature term is non-negative and, on random weights, not negligible.
       expect(Math.max(...second)).toBeGreaterThan(0);
+    });
+    expect(checked).toBeGreaterThan(0);
+    tf.dispose(batches.flatMap((b) => [b.x, b.y]));
+    m.dispose();
+  });
+
+  it('measured: per layer, the calibrated loss increase with the whole layer on the cheaper CU, spread by taylor; parameters restored', () => {
+    const p = loadPlatform('diana');
+    const spec = buildModel('tinycnn');
+    const plans = planLayers(p, geometry(spec), 'tinycnn');
+    const float = initParams(spec, 7);
+    const m = SearchModel.fromFloat(spec, float, p, plans, { relaxation: 'hard' });
+    float.dispose();
+    const batches = [0, 1].map((s) => ({
+      x: tf.randomUniform([4, 32, 32, 3], 0, 1, 'float32', 20 + s) as tf.Tensor4D,
+      y: tf.tensor1d([s, 2, 5, 9], 'int32') as tf.Tensor1D,
+    }));
+    const digital = p.cus.findIndex((c) => c.weights !== 'ternary');
+    const analog = 1 - digital;
+    const before = new Map([...m.params.trainable].map(([k, v]) => [k, v.dataSync().slice()]));
+    const taylor = sensitivityPreferences(m, batches, crossEntropy, 'taylor');
+    const measured = measuredPreferences(m, batches, crossEntropy, taylor);
+    // every parameter as it was
+    for (const [k, v] of m.params.trainable) expect(Array.from(v.dataSync())).toEqual(Array.from(before.get(k)!));
+    // Reference, step by step: from the same parameters, calibrate each mapping and take the mean loss.
+    const xs = batches.map((b) => b.x);
+    const lossAt = (assignment: number[][]) => {
+      for (const [k, v] of m.params.trainable) v.assign(tf.tensor(before.get(k)!, v.shape));
+      m.fix(assignment);
+      m.calibrate(xs);
+      const l = batches.map((b) => tf.tidy(() => crossEntropy(m.forward(b.x).logits, b.y).dataSync()[0]!));
+      return (l[0]! + l[1]!) / 2;
+    };
+    const allDigital = spec.layers.map((l) => Array<number>(l.cout).fill(digital));
+    const base = lossAt(allDigital);
+    let checked = 0;
+    spec.layers.forEach((l, k) => {
+      const plan = plans[k]!;
+      if (!plan.searchable || plan.mode !== 'per-channel') {
+        expect(measured[k]).toEqual(taylor[k]);
+        return;
+      }
+      const want = Math.max(0, lossAt(allDigital.map((a, j) => (j === k ? a.map(() => analog) : a))) - base);
+      const got = measured[k]!.reduce((a, row) => a - row[analog]!, 0);
+      expect(Math.abs(got - want)).toBeLessThan(1e-5 + 1e-4 * want);
+      // within the layer, in proportion to taylor
+      const t = taylor[k]!.map((row) => -row[analog]!), tSum = t.reduce((a, b) => a + b, 0);
+      measured[k]!.forEach((row, c) => {
+        expect(row[digital]).toBe(0);
+        expect(Math.abs(-row[analog]! - want * t[c]! / tSum)).toBeLessThan(1e-6 + 1e-4 * want);
+      });
+      if (want > 0) checked++;
     });
     expect(checked).toBeGreaterThan(0);
     tf.dispose(batches.flatMap((b) => [b.x, b.y]));

@@ -16,7 +16,7 @@ import { networkObjective } from '../../hw/budget.js';
 import { byPrecision } from '../../hw/platform.js';
 import type { SoftCost } from '../../hw/soft.js';
 import { projectToBudget, type Preferences } from '../../search/projection.js';
-import { sensitivityPreferences } from '../../search/sensitivity.js';
+import { measuredPreferences, sensitivityPreferences } from '../../search/sensitivity.js';
 import type { SearchModel } from '../../search/model.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
 import { Adam } from '../adam.js';
@@ -183,12 +183,15 @@ async function warmStart(ctx: RunContext, model: SearchModel, budget: number): P
   const score = ctx.cfg.sensitivity ?? 'taylor';
   const idx = ctx.trainIdx.subarray(0, Math.min(512, ctx.trainIdx.length));
   const batchSize = score === 'fisher' ? FISHER_BATCH : ctx.cfg.batch;
-  const batches = (function* () {
-    for (const b of epochBatches(ctx.data.train, idx, { batchSize, shuffle: false, augment: false, norm: ctx.cfg.norm, seed: 0, dropLast: false }, 0)) {
-      try { yield b; } finally { tf.dispose([b.x, b.y]); }
-    }
-  })();
-  const pref = sensitivityPreferences(model, batches, crossEntropy, score);
+  const batches: { x: tf.Tensor4D; y: tf.Tensor1D }[] = [...epochBatches(ctx.data.train, idx,
+    { batchSize, shuffle: false, augment: false, norm: ctx.cfg.norm, seed: 0, dropLast: false }, 0)];
+  let pref: Preferences;
+  try {
+    pref = sensitivityPreferences(model, batches, crossEntropy, score === 'fisher' ? 'fisher' : 'taylor');
+    if (score === 'measured') pref = measuredPreferences(model, batches, crossEntropy, pref);
+  } finally {
+    tf.dispose(batches.flatMap((b) => [b.x, b.y]));
+  }
   const p = projectToBudget(ctx.platform, ctx.plans, ctx.cfg.target, budget, pref);
   model.setAlpha(p.assignment, ctx.cfg.search.warmStartMargin);
   await writeJsonAtomic(path.join(ctx.dir, 'sensitivity.json'), sensitivityFile(ctx, score, idx.length, pref));
