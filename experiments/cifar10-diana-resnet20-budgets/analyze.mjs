@@ -5,8 +5,9 @@
 // the soft-to-hard gap (validation accuracy before vs after discretisation and projection);
 // the searched front's hypervolume against the baselines', per seed. Then the ablations:
 // one lr schedule per run (ablation-lr-run/), the warm start alone with no α search
-// (no-search/), the uniform heuristic (uniform/), and the warm-start mappings before any
-// training (zero-shot/).
+// (no-search/), the uniform heuristic (uniform/), the warm-start mappings before any
+// training (zero-shot/), the within-layer choice reversed (within-layer/), and the
+// max-precise heuristic (max-precise/), and the warm start with the measured score (measured/).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,8 +133,35 @@ const zsRows = [...new Set(zeroShot.map((p) => key(p).replace(/^(taylor|fisher|r
   taylor: tests(zeroShot.filter((p) => p.id === `taylor-${b}`)), fisher: tests(zeroShot.filter((p) => p.id === `fisher-${b}`)),
   random: tests(zeroShot.filter((p) => key(p) === `random-${b}`)),
 }));
-const out = { rows, hypervolume: { referenceCycles: refCost, perSeed }, ablationLrRun: { rows: lrRows, hypervolume: lrHv }, noSearch: { rows: nsRows, hypervolume: nsHv }, uniform: uniRows, zeroShot: zsRows,
-  points: [...points, ...lrAll, ...noSearch, ...uniform, ...zeroShot].map(({ lastSearch, ...p }) => p) };
+// Within-layer choice, both ends: the warm start's counts with the MOST Taylor-sensitive
+// channels on the digital CU (no-search/), at random (the study's twins: the same counts at
+// min-latency and 0.45, within a few channels at 0.6 and 0.8), the LEAST sensitive (within-layer/).
+const least = load('within-layer', path.join(E, 'within-layer')).filter((p) => p.id.startsWith('least-'));
+const perSeedMargin = (xs, ys) => xs.filter((p) => ys.some((q) => q.seed === p.seed)).map((p) => p.test - ys.find((q) => q.seed === p.seed).test);
+const wlRows = [...new Set(least.map((p) => key(p).replace(/^least-/, '')))].sort().map((b) => {
+  const l = least.filter((p) => key(p) === `least-${b}`), most = noSearch.filter((p) => key(p) === b), random = points.filter((p) => key(p) === `random-${b}`);
+  return { budget: b, most: tests(most), random: tests(random), least: tests(l),
+    mostMinusLeast: perSeedMargin(most, l), mostMinusRandom: perSeedMargin(most, random), randomMinusLeast: perSeedMargin(random, l) };
+});
+// The max-precise heuristic (the most digital channels within the budget, cost model only)
+// against the sensitivity-valued knapsack's counts: its random twins and the warm start.
+const maxPrecise = load('max-precise', path.join(E, 'max-precise'));
+const mpRows = [...new Set(maxPrecise.map((p) => key(p).replace(/^max-precise-/, '')))].sort().map((b) => {
+  const mp = maxPrecise.filter((p) => key(p) === `max-precise-${b}`), random = points.filter((p) => key(p) === `random-${b}`), ns = noSearch.filter((p) => key(p) === b);
+  const digital = (p) => read(path.join(E, 'max-precise', p.id, 'mapping.json')).layers.reduce((a, l) => a + (l.channels.digital ?? []).length, 0);
+  return { budget: b, maxPrecise: tests(mp), costOverBudget: mp.map((p) => p.cycles / p.budget.value), digital: mp.map(digital), random: tests(random), warmStart: tests(ns),
+    randomMinusMaxPrecise: perSeedMargin(random, mp), warmStartMinusMaxPrecise: perSeedMargin(ns, mp) };
+});
+// The warm start with the measured score (no α search) against the taylor one (ablation 2).
+const measured = load('measured', path.join(E, 'measured'));
+const msRows = [...new Set(measured.map(key))].sort().map((b) => {
+  const ms = measured.filter((p) => key(p) === b), ns = noSearch.filter((p) => key(p) === b), mp = maxPrecise.filter((p) => key(p) === `max-precise-${b}`);
+  const digital = (p) => read(path.join(E, 'measured', p.id, 'mapping.json')).layers.reduce((a, l) => a + (l.channels.digital ?? []).length, 0);
+  return { budget: b, measured: tests(ms), digital: ms.map(digital), costOverBudget: ms.map((p) => p.cycles / p.budget.value), taylor: tests(ns), maxPrecise: tests(mp),
+    measuredMinusTaylor: perSeedMargin(ms, ns), measuredMinusMaxPrecise: perSeedMargin(ms, mp) };
+});
+const out = { rows, hypervolume: { referenceCycles: refCost, perSeed }, ablationLrRun: { rows: lrRows, hypervolume: lrHv }, noSearch: { rows: nsRows, hypervolume: nsHv }, uniform: uniRows, zeroShot: zsRows, withinLayer: wlRows, maxPrecise: mpRows, measured: msRows,
+  points: [...points, ...lrAll, ...noSearch, ...uniform, ...zeroShot, ...least, ...maxPrecise, ...measured].map(({ lastSearch, ...p }) => p) };
 writeFileSync(path.join(E, 'results.json'), JSON.stringify(out, null, 2) + '\n');
 const md = ['| budget | searched (test %) | random, same counts | min-latency | searched / random on the 1,017 genuine records | cost / budget | val lost at projection (pts) | searched − random per seed |', '|---|---|---|---|---|---|---|---|'];
 for (const r of rows) {
@@ -171,7 +199,22 @@ if (zsRows.length) {
   md.push('', '## Zero-shot: warm-start mappings before any training (test %)', '', '| budget | taylor ranking | fisher ranking | random channels, taylor\'s counts (seeds) |', '|---|---|---|---|');
   for (const r of zsRows) md.push(`| ${r.budget} | ${pct(r.taylor)} | ${pct(r.fisher)} | ${pct(r.random)} |`);
 }
+if (wlRows.length) {
+  md.push('', '## Within-layer choice, both ends (test %, the warm start\'s counts, 4 epochs of fine-tune)', '',
+    '| budget | most sensitive on digital (warm start) | random twin | least sensitive on digital | most − least per seed | most − random per seed | random − least per seed |', '|---|---|---|---|---|---|---|');
+  for (const r of wlRows) md.push(`| ${r.budget} | ${fmt(r.most)} | ${fmt(r.random)} | ${fmt(r.least)} | ${pct(r.mostMinusLeast)} | ${pct(r.mostMinusRandom)} | ${pct(r.randomMinusLeast)} |`);
+}
+if (mpRows.length) {
+  md.push('', '## The max-precise heuristic: counts from the cost model alone (test %)', '',
+    '| budget | max-precise | its digital channels | its cost / budget | random twin (sensitivity-valued counts) | warm start (those counts, most sensitive on digital) | twin − max-precise per seed | warm start − max-precise per seed |', '|---|---|---|---|---|---|---|---|');
+  for (const r of mpRows) md.push(`| ${r.budget} | ${fmt(r.maxPrecise)} | ${r.digital.join(', ')} | ${r.costOverBudget.map((x) => x.toFixed(4)).join(', ')} | ${fmt(r.random)} | ${fmt(r.warmStart)} | ${pct(r.randomMinusMaxPrecise)} | ${pct(r.warmStartMinusMaxPrecise)} |`);
+}
+if (msRows.length) {
+  md.push('', '## The measured score: the warm start\'s counts from a layer-level measurement (test %, no α search)', '',
+    '| budget | measured | its digital channels | its cost / budget | taylor (ablation 2) | max-precise | measured − taylor per seed | measured − max-precise per seed |', '|---|---|---|---|---|---|---|---|');
+  for (const r of msRows) md.push(`| ${r.budget} | ${fmt(r.measured)} | ${r.digital.join(', ')} | ${r.costOverBudget.map((x) => x.toFixed(4)).join(', ')} | ${fmt(r.taylor)} | ${fmt(r.maxPrecise)} | ${pct(r.measuredMinusTaylor)} | ${pct(r.measuredMinusMaxPrecise)} |`);
+}
 md.push('', '| point | test % | genuine % | cycles | seconds |', '|---|---|---|---|---|');
-for (const p of [...points, ...lrAll, ...noSearch, ...uniform, ...zeroShot].sort((a, b) => a.id.localeCompare(b.id))) md.push(`| ${p.sweep}/${p.id} | ${(100 * p.test).toFixed(2)} | ${(100 * p.genuine).toFixed(2)} | ${p.cycles.toFixed(0)} | ${p.seconds.toFixed(0)} |`);
+for (const p of [...points, ...lrAll, ...noSearch, ...uniform, ...zeroShot, ...least, ...maxPrecise, ...measured].sort((a, b) => a.id.localeCompare(b.id))) md.push(`| ${p.sweep}/${p.id} | ${(100 * p.test).toFixed(2)} | ${(100 * p.genuine).toFixed(2)} | ${p.cycles.toFixed(0)} | ${p.seconds.toFixed(0)} |`);
 writeFileSync(path.join(E, 'results.md'), md.join('\n') + '\n');
 console.log(md.join('\n'));
