@@ -2,7 +2,8 @@
  * `hetsplit demo`: the newcomer's first run, a real (small) front. Engine self-check; the
  * bundled float ResNet20 (the ODiMO reference's warm-up, assets/models) imported by our own
  * ONNX import; a latency-budget sweep on DIANA plus the all:digital, all:analog and
- * min-latency baselines, each fine-tuned briefly on a slice of CIFAR-10 and tested on the
+ * min-latency baselines and the max-precise heuristic at each budget (the most digital
+ * channels that fit it), each fine-tuned briefly on a slice of CIFAR-10 and tested on the
  * genuine-pixel test records; then the front (table, plots, report.html). Rerunning it
  * resumes what is done; `--fresh`, or other settings, start it afresh.
  */
@@ -81,7 +82,7 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
     const sweep = path.join(dir, 'sweep');
     await run(['sweep', '--platform', 'diana', '--target', 'latency', '--from-warmup', warm,
       '--lambdas', 'none', '--budgets', args.budgets, '--seeds', String(args.seed),
-      '--baselines', 'all:digital,all:analog,min-latency', '--random-of', 'none',
+      '--baselines', 'all:digital,all:analog,min-latency,max-precise', '--random-of', 'none',
       '--epochs-search', String(args.epochsSearch), '--epochs-finetune', String(args.epochsFinetune),
       '--lr-weights', String(args.lr), '--lr-finetune', String(args.lr), '--train-limit', String(args.trainLimit), '--test-limit', String(args.testLimit),
       '--val-size', String(args.valSize), '--batch', String(args.batch), '--jobs', String(args.jobs), '--out', sweep, ...engine, ...data]);
@@ -102,7 +103,7 @@ export function frontTable(f: FrontResult): string {
   const rows = [...f.rows].sort((a, b) => a.latencyCycles - b.latencyCycles);
   const head = ['run', 'kind', 'test %', 'genuine %', 'latency ms', 'energy mJ', 'front'];
   const body = rows.map((r) => [
-    r.run.replace(/^points\//, ''), r.kind === 'searched' ? (r.budgetSpec ? `budget ${r.budgetSpec}` : `λ ${r.lambda}`) : `baseline ${r.mapping}`,
+    r.run.replace(/^points\//, ''), r.kind === 'searched' ? (r.budgetSpec ? `budget ${r.budgetSpec}` : `λ ${r.lambda}`) : `baseline ${r.mapping}${r.budgetSpec ? ` at ${r.budgetSpec}` : ''}`,
     (100 * r.testAccuracy).toFixed(2), r.genuineTestAccuracy === null ? '-' : (100 * r.genuineTestAccuracy).toFixed(2),
     r.latencyMs.toFixed(4), r.energyMJ.toFixed(5), r.onFront ? '*' : '',
   ]);

@@ -12,7 +12,7 @@ import { UserError } from '../util/errors.js';
 import { invocationArgv, lastFlagWins, startEngine, type GlobalArgs } from './common.js';
 import { planLayers } from '../hw/cost.js';
 import { geometry } from '../models/spec.js';
-import { checkBaseline } from '../train/baselines.js';
+import { BUDGET_BASELINES, checkBaseline } from '../train/baselines.js';
 import { resolveBudget, resolveRunModel, train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
 import yargs from 'yargs';
 
@@ -41,7 +41,7 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     .option('lambdas', { type: 'string', describe: "comma-separated lambda values, or 'none' (default 0,0.1,0.3,1,3 unless --budgets)" })
     .option('budgets', { type: 'string', describe: 'comma-separated budgets (train --budget: fractions of the dearest all-on-one-CU mapping, or min-latency, min-energy, all:<cu>)' })
     .option('seeds', { type: 'string', default: '42', describe: 'comma-separated seeds (one search per lambda and seed)' })
-    .option('baselines', { type: 'string', default: 'auto', describe: "'auto' (every all:<cu>, min-latency, min-<target>), 'none', or a comma-separated list" })
+    .option('baselines', { type: 'string', default: 'auto', describe: "'auto' (every all:<cu>, min-latency, min-<target>; with --budgets also max-precise at each budget), 'none', or a comma-separated list (uniform and max-precise run at each budget)" })
     .option('random-of', { type: 'string', describe: "lambdas/budgets whose mapping gets a random-channel twin of the same counts: a list, 'all' or 'none' (default: the median lambda; every budget)" })
     .option('jobs', { type: 'number', default: 1, describe: 'worker processes' })
     .option('shard', { type: 'string', default: '0/1', describe: 'run slice i of n (i/n)' })
@@ -66,11 +66,19 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     const fromWarmup = args.fromWarmup ? path.resolve(args.fromWarmup) : undefined;
     const { spec: model, ref } = resolveRunModel({ model: args.model, fromWarmup }, args.dataset === 'cifar100' ? 100 : 10);
     const modelRef = existsSync(ref) ? path.resolve(ref) : ref;
-    const baselines = args.baselines === 'auto' ? defaultBaselines(platform, model, args.target)
+    const baselines = args.baselines === 'auto' ? defaultBaselines(platform, model, args.target, budgets.length > 0)
       : args.baselines === 'none' ? [] : args.baselines.split(',').map((s) => s.trim()).filter(Boolean);
     {
       const plans = planLayers(platform, geometry(model), model.name);
-      for (const b of baselines) checkBaseline(b, platform, plans, '--baselines', false, null, model);
+      for (const b of baselines) {
+        if (!BUDGET_BASELINES.includes(b)) { checkBaseline(b, platform, plans, '--baselines', false, null, model); continue; }
+        // A budget heuristic runs at every budget of the sweep: checked against each.
+        if (!budgets.length) throw new UserError(`--baselines ${b}: runs at each budget of a budget sweep; give --budgets`);
+        for (const budget of budgets) {
+          const resolved = resolveBudget({ budget }, platform, plans, args.target)!;
+          checkBaseline(b, platform, plans, '--baselines', false, { value: resolved.value, spec: resolved.spec, target: args.target }, model);
+        }
+      }
     }
     const sorted = [...lambdas].sort((a, b) => a - b);
     const given = args.randomOf === undefined || args.randomOf === 'all' || args.randomOf === 'none' ? null

@@ -106,6 +106,9 @@ export function uniformCounts(p: Platform, plans: LayerPlan[], objective: Object
   return null;
 }
 
+/** The heuristic mappings whose counts come from a budget (train --mapping NAME --budget B). */
+export const BUDGET_BASELINES: readonly string[] = ['uniform', 'max-precise'];
+
 /**
  * The most-precise-channels heuristic under a budget: the count vectors that put the most
  * channels, summed over the network, on each layer's most precise CU with network cost

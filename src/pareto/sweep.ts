@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUDGET_BASELINES } from '../hw/budget.js';
 import { allOnCounts, planLayers } from '../hw/cost.js';
 import type { Platform } from '../hw/platform.js';
 import { geometry, type ModelSpec } from '../models/spec.js';
@@ -24,7 +25,10 @@ export interface SweepSpec {
   target: 'energy' | 'latency';
   lambdas: number[];
   seeds: number[];
-  /** Fixed mappings fine-tuned as baselines (all:<cu>, min-latency, min-energy). */
+  /**
+   * Fixed mappings fine-tuned as baselines (all:<cu>, min-latency, min-energy); the budget
+   * heuristics (uniform, max-precise) run once per budget of a budget sweep.
+   */
   baselines: string[];
   /** λ values whose searched mapping gets a twin with the same counts and random channels. */
   randomOf: number[];
@@ -42,7 +46,7 @@ export interface SweepPoint {
   id: string;
   kind: 'searched' | 'baseline';
   lambda: number | null;
-  /** Budget-mode searched points: the budget as given. */
+  /** Budget-mode searched points and budget heuristics: the budget as given. */
   budget?: string | null;
   seed: number;
   /** For baselines: the fixed mapping (random ones name their source run). */
@@ -51,11 +55,16 @@ export interface SweepPoint {
   dependsOn: string | null;
 }
 
-/** Baselines that exist on a platform for a model: every all:<cu>, min-latency, min-<target>. */
-export function defaultBaselines(p: Platform, model: ModelSpec, target: 'energy' | 'latency'): string[] {
+/**
+ * Baselines that exist on a platform for a model: every all:<cu>, min-latency,
+ * min-<target>, and in a budget sweep max-precise (the most channels on the precise CUs
+ * that fit each budget: the strongest cost-only heuristic at the searched points' own cost).
+ */
+export function defaultBaselines(p: Platform, model: ModelSpec, target: 'energy' | 'latency', budgets = false): string[] {
   const plans = planLayers(p, geometry(model), model.name);
   const all = p.cus.filter((cu) => allOnCounts(p, plans, cu.index)).map((cu) => `all:${cu.name}`);
-  return [...all, 'min-latency', ...(target === 'energy' ? ['min-energy'] : [])];
+  const choice = plans.some((plan) => plan.searchable && plan.eligible.length > 1);
+  return [...all, 'min-latency', ...(target === 'energy' ? ['min-energy'] : []), ...(budgets && choice ? ['max-precise'] : [])];
 }
 
 const slug = (s: string) => s.replace(/[^A-Za-z0-9.]+/g, '-');
@@ -70,6 +79,12 @@ export function planPoints(spec: SweepSpec, dir: string): SweepPoint[] {
       points.push({ id: `b${slug(budget)}-s${seed}`, kind: 'searched', lambda: null, budget, seed, mapping: null, dependsOn: null });
     }
     for (const b of spec.baselines) {
+      if (BUDGET_BASELINES.includes(b)) {
+        for (const budget of spec.budgets ?? []) {
+          points.push({ id: `${slug(b)}-b${slug(budget)}-s${seed}`, kind: 'baseline', lambda: null, budget, seed, mapping: b, dependsOn: null });
+        }
+        continue;
+      }
       points.push({ id: `${slug(b)}-s${seed}`, kind: 'baseline', lambda: null, seed, mapping: b, dependsOn: null });
     }
     const twins = [...spec.randomOf.map((l) => `l${l}`), ...(spec.randomOfBudgets ?? []).map((b) => `b${slug(b)}`)];
@@ -121,6 +136,22 @@ export function trainArgv(spec: SweepSpec, extra: Record<string, string | number
   });
 }
 
+/**
+ * The `train` command line of one point: a searched point searches at its λ or budget; a
+ * baseline fine-tunes its mapping (a budget heuristic at its budget) for as many epochs as
+ * a searched point searches + fine-tunes.
+ */
+export function pointArgv(spec: SweepSpec, p: SweepPoint, out: string, warm: string, resume: boolean): string[] {
+  const epochsPost = Number(spec.train.epochsSearch ?? 0) + Number(spec.train.epochsFinetune ?? 0);
+  return trainArgv(spec, {
+    seed: p.seed, out, fromWarmup: warm,
+    ...(p.kind === 'searched'
+      ? (p.budget ? { budget: p.budget } : { lambda: p.lambda! })
+      : { lambda: 0, mapping: p.mapping!, epochsSearch: 0, epochsFinetune: epochsPost, ...(p.budget ? { budget: p.budget } : {}) }),
+    ...(resume ? { resume: true } : {}),
+  });
+}
+
 const done = (runDir: string) => existsSync(path.join(runDir, 'metrics.json'));
 const started = (runDir: string) => existsSync(path.join(runDir, 'state.json')) || existsSync(path.join(runDir, 'config.json'));
 
@@ -168,15 +199,7 @@ export async function runSweep(dir: string, spec: SweepSpec, o: SweepOptions): P
   const all = planPoints(spec, dir);
   const mine = shardOf(all, shard, shards);
   const pointDir = (p: SweepPoint) => path.join(dir, 'points', p.id);
-  const epochsPost = Number(spec.train.epochsSearch ?? 0) + Number(spec.train.epochsFinetune ?? 0);
-  const argvOf = (p: SweepPoint) => trainArgv(spec, {
-    seed: p.seed, out: pointDir(p), fromWarmup: warm,
-    ...(p.kind === 'searched'
-      ? (p.budget ? { budget: p.budget } : { lambda: p.lambda! })
-      // A baseline fine-tunes as many epochs as a searched point searches + fine-tunes.
-      : { lambda: 0, mapping: p.mapping!, epochsSearch: 0, epochsFinetune: epochsPost }),
-    ...(started(pointDir(p)) ? { resume: true } : {}),
-  });
+  const argvOf = (p: SweepPoint) => pointArgv(spec, p, pointDir(p), warm, started(pointDir(p)));
   const todo = mine.filter((p) => !done(pointDir(p)));
   o.log(`shard ${shard}/${shards}: ${mine.length} point(s), ${mine.length - todo.length} already done`);
   mkdirSync(path.join(dir, 'points'), { recursive: true });

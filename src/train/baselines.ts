@@ -20,8 +20,7 @@ import { UserError } from '../util/errors.js';
 import { readJsonFile, readJsonFileSync } from '../util/json.js';
 import type { RunContext } from './context.js';
 
-/** The baselines whose counts come from a budget (train --mapping NAME --budget B). */
-export const BUDGET_BASELINES: readonly string[] = ['uniform', 'max-precise'];
+export { BUDGET_BASELINES } from '../hw/budget.js';
 
 /**
  * Checks a baseline mapping before any training: a known name, an all:<cu> whose CU can

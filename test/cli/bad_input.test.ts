@@ -113,6 +113,7 @@ const CASES: Case[] = [
   ['resume with a truncated config.json', () => { out = runWith('config.json', '{"platform": '); return ['train', '--data', data, ...TINY, '--out', out, '--resume']; }, /config\.json: the run settings file is not valid JSON/, () => out],
   // sweep: validated before any point runs
   ['sweep: unknown baseline', () => ['sweep', '--data', data, ...TINY, '--lambdas', '0', '--baselines', 'all:nope', '--out', o()], /--baselines all:nope/, () => out],
+  ['sweep: a budget heuristic with no budgets', () => ['sweep', '--data', data, ...TINY, '--lambdas', '0', '--baselines', 'max-precise', '--out', o()], /--baselines max-precise: runs at each budget of a budget sweep; give --budgets/, () => out],
   ['sweep: lambdas not numbers', () => ['sweep', '--data', data, ...TINY, '--lambdas', 'a,b', '--out', o()], /--lambdas: expected comma-separated numbers/, () => out],
   ['sweep: seeds not numbers', () => ['sweep', '--data', data, ...TINY, '--seeds', 'x', '--out', o()], /--seeds/, () => out],
   ['sweep: shard out of range', () => ['sweep', '--data', data, ...TINY, '--shard', '3/2', '--out', o()], /--shard: expected i\/n/, () => out],

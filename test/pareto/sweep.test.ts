@@ -67,6 +67,31 @@ describe('budget sweeps', () => {
     expect(pts[4]).toMatchObject({ mapping: 'random:/s/points/b0.6-s1', dependsOn: 'b0.6-s1' });
   });
 
+  it('runs a budget heuristic (max-precise) at every budget, fine-tuning at that budget; auto adds it to budget sweeps only', async () => {
+    const { defaultBaselines, planPoints, pointArgv } = await import('../../src/pareto/sweep.js');
+    const spec = {
+      platform: 'diana', model: 'resnet20', target: 'latency' as const, lambdas: [], seeds: [1], baselines: ['all:digital', 'max-precise'], randomOf: [],
+      train: { epochsSearch: 2, epochsFinetune: 3 }, budgets: ['min-latency', '0.6'], randomOfBudgets: [],
+    };
+    const pts = planPoints(spec, '/s');
+    expect(pts.map((p) => p.id)).toEqual(['bmin-latency-s1', 'b0.6-s1', 'all-digital-s1', 'max-precise-bmin-latency-s1', 'max-precise-b0.6-s1']);
+    const flags = (argv: string[]) => Object.fromEntries(argv.flatMap((a, i) => (a.startsWith('--') ? [[a, argv[i + 1] === undefined || argv[i + 1]!.startsWith('--') ? true : argv[i + 1]]] : [])));
+    // The heuristic fine-tunes search + fine-tune epochs at its own budget; all:digital has no budget.
+    expect(flags(pointArgv(spec, pts[4]!, '/s/points/x', '/w', false))).toMatchObject({
+      '--mapping': 'max-precise', '--budget': '0.6', '--epochs-search': '0', '--epochs-finetune': '5', '--lambda': '0', '--from-warmup': '/w', '--seed': '1',
+    });
+    expect(flags(pointArgv(spec, pts[2]!, '/s/points/y', '/w', true))).toMatchObject({ '--mapping': 'all:digital', '--resume': true });
+    expect(pointArgv(spec, pts[2]!, '/s/points/y', '/w', false)).not.toContain('--budget');
+    // A searched point searches at its budget.
+    expect(flags(pointArgv(spec, pts[1]!, '/s/points/z', '/w', false))).toMatchObject({ '--budget': '0.6', '--epochs-search': '2', '--epochs-finetune': '3' });
+    expect(pointArgv(spec, pts[1]!, '/s/points/z', '/w', false)).not.toContain('--mapping');
+    const { loadPlatform } = await import('../../src/hw/platform.js');
+    const { resolveModel } = await import('../../src/models/resolve.js');
+    const resnet = resolveModel('resnet20', 10);
+    expect(defaultBaselines(loadPlatform('diana'), resnet, 'latency', true)).toEqual(['all:digital', 'all:analog', 'min-latency', 'max-precise']);
+    expect(defaultBaselines(loadPlatform('diana'), resnet, 'latency')).toEqual(['all:digital', 'all:analog', 'min-latency']);
+  });
+
   it('rejects an unreachable budget before any work, in one line', async () => {
     const out = path.join(tmpDir(), 's');
     const r = await cli('sweep', '--platform', 'diana', '--model', 'tinycnn', '--budgets', '0.9,0.01', '--out', out);
