@@ -26,7 +26,7 @@ function load(sweep, dir) {
     out.push({
       id, sweep, seed: cfg.seed, mapping: cfg.fixedMapping, budget: cfg.budget, test: m.testAccuracy, genuine: m.genuineTestAccuracy,
       cycles: m.latencyCycles, seconds: log.reduce((a, r) => a + r.seconds, 0),
-      lastSearch: search.at(-1) ?? null, projection: st.projection ?? null, sensitivity: cfg.sensitivity ?? 'taylor',
+      dir: d, lastSearch: search.at(-1) ?? null, projection: st.projection ?? null, sensitivity: cfg.sensitivity ?? 'taylor',
     });
   }
   return out;
@@ -127,11 +127,13 @@ const nsHv = [...new Set(noSearch.map((p) => p.seed))].sort().map((s) => ({ seed
   warmStart: hv(noSearch.filter((p) => p.seed === s).map((p) => ({ cost: p.cycles, acc: p.test }))),
   baselines: perSeed.find((q) => q.seed === s)?.baselines ?? null,
   complete: noSearch.filter((p) => p.seed === s).length === budgets.length }));
-// Zero-shot: the warm-start mapping (per score) and random channels with its counts, no training.
-const zsRows = [...new Set(zeroShot.map((p) => key(p).replace(/^(taylor|fisher|random)-/, '')))].sort().map((b) => ({
+// Zero-shot: the warm-start mapping (per score), random channels with its counts and the
+// max-precise counts (random channels), no training.
+const zsRows = [...new Set(zeroShot.map((p) => key(p).replace(/^(taylor|fisher|random|max-precise)-/, '')))].sort().map((b) => ({
   budget: b,
   taylor: tests(zeroShot.filter((p) => p.id === `taylor-${b}`)), fisher: tests(zeroShot.filter((p) => p.id === `fisher-${b}`)),
   random: tests(zeroShot.filter((p) => key(p) === `random-${b}`)),
+  maxPrecise: tests(zeroShot.filter((p) => key(p) === `max-precise-${b}`)),
 }));
 // Within-layer choice, both ends: the warm start's counts with the MOST Taylor-sensitive
 // channels on the digital CU (no-search/), at random (the study's twins: the same counts at
@@ -143,6 +145,9 @@ const wlRows = [...new Set(least.map((p) => key(p).replace(/^least-/, '')))].sor
   return { budget: b, most: tests(most), random: tests(random), least: tests(l),
     mostMinusLeast: perSeedMargin(most, l), mostMinusRandom: perSeedMargin(most, random), randomMinusLeast: perSeedMargin(random, l) };
 });
+// Pooled over every budget and seed: the effect of the within-layer choice after the fine-tune.
+const pooled = (k) => { const xs = wlRows.flatMap((r) => r[k]); return { n: xs.length, mean: xs.length ? mean(xs) : null, std: std(xs) }; };
+const wlPooled = { mostMinusLeast: pooled('mostMinusLeast'), mostMinusRandom: pooled('mostMinusRandom'), randomMinusLeast: pooled('randomMinusLeast') };
 // The max-precise heuristic (the most digital channels within the budget, cost model only)
 // against the sensitivity-valued knapsack's counts: its random twins and the warm start.
 const maxPrecise = load('max-precise', path.join(E, 'max-precise'));
@@ -160,8 +165,17 @@ const msRows = [...new Set(measured.map(key))].sort().map((b) => {
   return { budget: b, measured: tests(ms), digital: ms.map(digital), costOverBudget: ms.map((p) => p.cycles / p.budget.value), taylor: tests(ns), maxPrecise: tests(mp),
     measuredMinusTaylor: perSeedMargin(ms, ns), measuredMinusMaxPrecise: perSeedMargin(ms, mp) };
 });
-const out = { rows, hypervolume: { referenceCycles: refCost, perSeed }, ablationLrRun: { rows: lrRows, hypervolume: lrHv }, noSearch: { rows: nsRows, hypervolume: nsHv }, uniform: uniRows, zeroShot: zsRows, withinLayer: wlRows, maxPrecise: mpRows, measured: msRows,
-  points: [...points, ...lrAll, ...noSearch, ...uniform, ...zeroShot, ...least, ...maxPrecise, ...measured].map(({ lastSearch, ...p }) => p) };
+// Every fine-tuned network of the study, grouped by how its mapping was made and its budget:
+// the number of channels on the digital (8-bit) CU against test accuracy.
+const digitalOf = (p) => read(path.join(p.dir, 'mapping.json')).layers.reduce((a, l) => a + (l.channels.digital ?? []).length, 0);
+const groupOf = (p) => `${p.sweep}/${p.id.replace(/-s\d+$/, '')}`;
+const trained = [...points, ...lrAll, ...noSearch, ...uniform, ...least, ...maxPrecise, ...measured].filter((p) => p.seconds > 0);
+const byDigital = [...new Set(trained.map(groupOf))].map((g) => {
+  const ps = trained.filter((p) => groupOf(p) === g), d = ps.map(digitalOf);
+  return { group: g, n: ps.length, digital: [Math.min(...d), Math.max(...d)], cycles: mean(ps.map((p) => p.cycles)), test: ps.map((p) => p.test) };
+}).sort((a, b) => a.digital[0] - b.digital[0] || mean(a.test) - mean(b.test));
+const out = { rows, hypervolume: { referenceCycles: refCost, perSeed }, ablationLrRun: { rows: lrRows, hypervolume: lrHv }, noSearch: { rows: nsRows, hypervolume: nsHv }, uniform: uniRows, zeroShot: zsRows, withinLayer: { rows: wlRows, pooled: wlPooled }, byDigital, maxPrecise: mpRows, measured: msRows,
+  points: [...points, ...lrAll, ...noSearch, ...uniform, ...zeroShot, ...least, ...maxPrecise, ...measured].map(({ lastSearch, dir, ...p }) => p) };
 writeFileSync(path.join(E, 'results.json'), JSON.stringify(out, null, 2) + '\n');
 const md = ['| budget | searched (test %) | random, same counts | min-latency | searched / random on the 1,017 genuine records | cost / budget | val lost at projection (pts) | searched − random per seed |', '|---|---|---|---|---|---|---|---|'];
 for (const r of rows) {
@@ -196,13 +210,15 @@ if (uniRows.length) {
   for (const r of uniRows) md.push(`| ${r.budget} | ${fmt(r.uniform)} | ${r.uniformCostOverBudget.map((x) => x.toFixed(4)).join(', ')} | ${fmt(r.random)} | ${fmt(r.searched)} | ${pct(r.marginsRandomOverUniform)} |`);
 }
 if (zsRows.length) {
-  md.push('', '## Zero-shot: warm-start mappings before any training (test %)', '', '| budget | taylor ranking | fisher ranking | random channels, taylor\'s counts (seeds) |', '|---|---|---|---|');
-  for (const r of zsRows) md.push(`| ${r.budget} | ${pct(r.taylor)} | ${pct(r.fisher)} | ${pct(r.random)} |`);
+  md.push('', '## Zero-shot: warm-start mappings before any training (test %)', '', '| budget | taylor ranking | fisher ranking | random channels, taylor\'s counts (seeds) | max-precise counts, random channels (seeds) |', '|---|---|---|---|---|');
+  for (const r of zsRows) md.push(`| ${r.budget} | ${pct(r.taylor)} | ${pct(r.fisher)} | ${pct(r.random)} | ${pct(r.maxPrecise)} |`);
 }
 if (wlRows.length) {
   md.push('', '## Within-layer choice, both ends (test %, the warm start\'s counts, 4 epochs of fine-tune)', '',
     '| budget | most sensitive on digital (warm start) | random twin | least sensitive on digital | most − least per seed | most − random per seed | random − least per seed |', '|---|---|---|---|---|---|---|');
   for (const r of wlRows) md.push(`| ${r.budget} | ${fmt(r.most)} | ${fmt(r.random)} | ${fmt(r.least)} | ${pct(r.mostMinusLeast)} | ${pct(r.mostMinusRandom)} | ${pct(r.randomMinusLeast)} |`);
+  const pm = (q) => `${(100 * q.mean).toFixed(2)} ± ${(100 * q.std).toFixed(2)} (n=${q.n})`;
+  md.push('', `Pooled over budgets and seeds (points): most − least ${pm(wlPooled.mostMinusLeast)}, most − random ${pm(wlPooled.mostMinusRandom)}, random − least ${pm(wlPooled.randomMinusLeast)}.`);
 }
 if (mpRows.length) {
   md.push('', '## The max-precise heuristic: counts from the cost model alone (test %)', '',
@@ -214,6 +230,9 @@ if (msRows.length) {
     '| budget | measured | its digital channels | its cost / budget | taylor (ablation 2) | max-precise | measured − taylor per seed | measured − max-precise per seed |', '|---|---|---|---|---|---|---|---|');
   for (const r of msRows) md.push(`| ${r.budget} | ${fmt(r.measured)} | ${r.digital.join(', ')} | ${r.costOverBudget.map((x) => x.toFixed(4)).join(', ')} | ${fmt(r.taylor)} | ${fmt(r.maxPrecise)} | ${pct(r.measuredMinusTaylor)} | ${pct(r.measuredMinusMaxPrecise)} |`);
 }
+md.push('', '## Digital (8-bit) channels against accuracy: every fine-tuned network, grouped', '',
+  '| group | n | digital channels of 794 | mean cycles | test % |', '|---|---|---|---|---|');
+for (const g of byDigital) md.push(`| ${g.group} | ${g.n} | ${g.digital[0] === g.digital[1] ? g.digital[0] : g.digital.join('–')} | ${g.cycles.toFixed(0)} | ${fmt(g.test).replace(/ \(n=\d+\)/, '')} |`);
 md.push('', '| point | test % | genuine % | cycles | seconds |', '|---|---|---|---|---|');
 for (const p of [...points, ...lrAll, ...noSearch, ...uniform, ...zeroShot, ...least, ...maxPrecise, ...measured].sort((a, b) => a.id.localeCompare(b.id))) md.push(`| ${p.sweep}/${p.id} | ${(100 * p.test).toFixed(2)} | ${(100 * p.genuine).toFixed(2)} | ${p.cycles.toFixed(0)} | ${p.seconds.toFixed(0)} |`);
 writeFileSync(path.join(E, 'results.md'), md.join('\n') + '\n');

@@ -2,7 +2,9 @@
 # Does the choice of channels within a layer matter before any training? The warm start's
 # mapping on each budget (channels ranked by --sensitivity taylor | fisher, counts from the
 # exact knapsack), calibrated and tested with no search and no fine-tune, against random
-# channels with the taylor mapping's counts (seeds 42, 43). ~1 min a point on 1 thread.
+# channels with the taylor mapping's counts (seeds 42, 43), and against the max-precise
+# heuristic's counts (cost model only; channels at random, seeds 42, 43). ~1 min a point
+# on 1 thread.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 E=experiments/cifar10-diana-resnet20-budgets
@@ -16,5 +18,6 @@ for b in 0.45 0.6 0.8; do
   done
   for s in 42 43; do
     [[ -f $OUT/random-b$b-s$s/metrics.json ]] || { rm -rf "$OUT/random-b$b-s$s"; $H train "${ZERO[@]}" --mapping "random:$OUT/taylor-b$b" --seed "$s" --out "$OUT/random-b$b-s$s"; }
+    [[ -f $OUT/max-precise-b$b-s$s/metrics.json ]] || { rm -rf "$OUT/max-precise-b$b-s$s"; $H train "${ZERO[@]}" --mapping max-precise --budget "$b" --seed "$s" --out "$OUT/max-precise-b$b-s$s"; }
   done
 done
