@@ -10,9 +10,10 @@ import { defaultBaselines, runSweep, type SweepSpec } from '../pareto/sweep.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { invocationArgv, lastFlagWins, startEngine, type GlobalArgs } from './common.js';
+import { BUDGET_BASELINES } from '../hw/budget.js';
 import { planLayers } from '../hw/cost.js';
 import { geometry } from '../models/spec.js';
-import { BUDGET_BASELINES, checkBaseline } from '../train/baselines.js';
+import { checkBaseline } from '../train/baselines.js';
 import { resolveBudget, resolveRunModel, train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
 import yargs from 'yargs';
 
@@ -68,17 +69,14 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     const modelRef = existsSync(ref) ? path.resolve(ref) : ref;
     const baselines = args.baselines === 'auto' ? defaultBaselines(platform, model, args.target, budgets.length > 0)
       : args.baselines === 'none' ? [] : args.baselines.split(',').map((s) => s.trim()).filter(Boolean);
-    {
-      const plans = planLayers(platform, geometry(model), model.name);
-      for (const b of baselines) {
-        if (!BUDGET_BASELINES.includes(b)) { checkBaseline(b, platform, plans, '--baselines', false, null, model); continue; }
-        // A budget heuristic runs at every budget of the sweep: checked against each.
-        if (!budgets.length) throw new UserError(`--baselines ${b}: runs at each budget of a budget sweep; give --budgets`);
-        for (const budget of budgets) {
-          const resolved = resolveBudget({ budget }, platform, plans, args.target)!;
-          checkBaseline(b, platform, plans, '--baselines', false, { value: resolved.value, spec: resolved.spec, target: args.target }, model);
-        }
-      }
+    // Every budget and baseline is checked (budgets resolved once) before any work starts.
+    const plans = planLayers(platform, geometry(model), model.name);
+    const resolved = budgets.map((budget) => ({ ...resolveBudget({ budget }, platform, plans, args.target)!, target: args.target }));
+    for (const b of baselines) {
+      if (!BUDGET_BASELINES.includes(b)) { checkBaseline(b, platform, plans, '--baselines', false, null, model); continue; }
+      // A budget heuristic runs at every budget of the sweep: checked against each.
+      if (!budgets.length) throw new UserError(`--baselines ${b}: runs at each budget of a budget sweep; give --budgets`);
+      for (const r of resolved) checkBaseline(b, platform, plans, '--baselines', false, r, model);
     }
     const sorted = [...lambdas].sort((a, b) => a - b);
     const given = args.randomOf === undefined || args.randomOf === 'all' || args.randomOf === 'none' ? null
@@ -88,11 +86,6 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
         : sorted.length ? [sorted[Math.floor(sorted.length / 2)]!] : [];
     const randomOfBudgets = args.randomOf === 'none' ? [] : given ? given.filter((x) => budgets.includes(x)) : budgets;
     for (const l of randomOf) if (!lambdas.includes(l)) throw new UserError(`--random-of: ${l} is not one of --lambdas or --budgets`);
-    // Every budget is checked (and resolved) before any work starts.
-    {
-      const plans = planLayers(platform, geometry(model), model.name);
-      for (const b of budgets) resolveBudget({ budget: b }, platform, plans, args.target);
-    }
     const trainFlags: SweepSpec['train'] = {};
     for (const [k, v] of Object.entries(args)) {
       if (OWN.has(k) || k.includes('-') || v === undefined) continue;

@@ -15,8 +15,6 @@ import { assignAll, loadTensors } from '../models/checkpoint.js';
 import type { Metrics, RunConfig } from '../train/run.js';
 import { UserError } from '../util/errors.js';
 
-export type { MappingFile } from '../hw/mapping_file.js';
-
 export interface LoadedRun {
   dir: string;
   config: RunConfig & { platformFile?: string };

@@ -65,7 +65,6 @@ export function frontSpec(f: FrontResult, axis: 'energy' | 'latencyMs'): vl.TopL
   } as vl.TopLevelSpec;
 }
 
-
 /** Per-layer stacked bar of the fraction of output channels on each CU. */
 export function mappingSpec(m: MappingFile, title: string): vl.TopLevelSpec {
   const values = m.layers.flatMap((l, k) => {

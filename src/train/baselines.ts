@@ -20,8 +20,6 @@ import { UserError } from '../util/errors.js';
 import { readJsonFile, readJsonFileSync } from '../util/json.js';
 import type { RunContext } from './context.js';
 
-export { BUDGET_BASELINES } from '../hw/budget.js';
-
 /**
  * Checks a baseline mapping before any training: a known name, an all:<cu> whose CU can
  * run every layer of the model, a random:<run dir> whose run has finished (unless the
