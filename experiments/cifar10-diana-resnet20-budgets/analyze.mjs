@@ -165,17 +165,50 @@ const msRows = [...new Set(measured.map(key))].sort().map((b) => {
   return { budget: b, measured: tests(ms), digital: ms.map(digital), costOverBudget: ms.map((p) => p.cycles / p.budget.value), taylor: tests(ns), maxPrecise: tests(mp),
     measuredMinusTaylor: perSeedMargin(ms, ns), measuredMinusMaxPrecise: perSeedMargin(ms, mp) };
 });
+// Fine-tune length (short.sh): the same four mappings per budget and seed (the warm start,
+// its random twin, its least-sensitive twin, max-precise), fine-tuned for fewer images. The
+// 4-epoch row is the study's own: no-search/, the sweep's random twins (of the searched
+// counts, within a few channels of the warm start's), within-layer/ and max-precise/.
+const shortDirs = existsSync(path.join(E, 'short')) ? readdirSync(path.join(E, 'short')).filter((d) => /^ft\d+x\d+$/.test(d)).sort() : [];
+const lengthRows = [];
+const lengthPooled = [];
+const lengthOf = (d) => { const [, ep, lim] = d.match(/^ft(\d+)x(\d+)$/); return { epochs: Number(ep), images: Number(lim) * Number(ep) }; };
+const addLength = (label, images, sets) => {
+  const { most, random, least, mp, ms = [] } = sets;
+  const bs = [...new Set(most.map(key))].filter((b) => !/^(random|least|max-precise|measured)-/.test(b)).sort();
+  const rowsL = bs.map((b) => {
+    const m = most.filter((p) => key(p) === b), r = random.filter((p) => key(p) === `random-${b}`), l = least.filter((p) => key(p) === `least-${b}`), x = mp.filter((p) => key(p) === `max-precise-${b}`);
+    const me = ms.filter((p) => key(p) === `measured-${b}`);
+    return { length: label, images, budget: b, most: tests(m), random: tests(r), least: tests(l), maxPrecise: tests(x), measured: tests(me),
+      mostMinusRandom: perSeedMargin(m, r), mostMinusLeast: perSeedMargin(m, l), mostMinusMaxPrecise: perSeedMargin(m, x), measuredMinusMaxPrecise: perSeedMargin(me, x) };
+  });
+  lengthRows.push(...rowsL);
+  const pool = (k) => { const xs = rowsL.flatMap((r) => r[k]); return { n: xs.length, mean: xs.length ? mean(xs) : null, std: std(xs) }; };
+  lengthPooled.push({ length: label, images, mostMinusRandom: pool('mostMinusRandom'), mostMinusLeast: pool('mostMinusLeast'), mostMinusMaxPrecise: pool('mostMinusMaxPrecise'), measuredMinusMaxPrecise: pool('measuredMinusMaxPrecise') });
+};
+const shortPoints = [];
+for (const d of shortDirs) {
+  const ps = load(`short/${d}`, path.join(E, 'short', d));
+  shortPoints.push(...ps);
+  const { epochs, images } = lengthOf(d);
+  addLength(`${epochs} × ${images / epochs}`, images, { most: ps, random: ps, least: ps, mp: ps, ms: ps });
+}
+{
+  const b3 = (p) => ['b0.45', 'b0.6', 'b0.8'].includes(key(p).replace(/^(random|least|max-precise|measured)-/, ''));
+  addLength('4 × 20000', 80000, { most: noSearch.filter(b3), random: points.filter(b3), least: least.filter(b3), mp: maxPrecise.filter(b3), ms: measured.map((p) => ({ ...p, id: `measured-${p.id}` })).filter(b3) });
+}
+lengthPooled.sort((a, b) => a.images - b.images);
 // Every fine-tuned network of the study, grouped by how its mapping was made and its budget:
 // the number of channels on the digital (8-bit) CU against test accuracy.
 const digitalOf = (p) => read(path.join(p.dir, 'mapping.json')).layers.reduce((a, l) => a + (l.channels.digital ?? []).length, 0);
 const groupOf = (p) => `${p.sweep}/${p.id.replace(/-s\d+$/, '')}`;
-const trained = [...points, ...lrAll, ...noSearch, ...uniform, ...least, ...maxPrecise, ...measured].filter((p) => p.seconds > 0);
+const trained = [...points, ...lrAll, ...noSearch, ...uniform, ...least, ...maxPrecise, ...measured, ...shortPoints].filter((p) => p.seconds > 0);
 const byDigital = [...new Set(trained.map(groupOf))].map((g) => {
   const ps = trained.filter((p) => groupOf(p) === g), d = ps.map(digitalOf);
   return { group: g, n: ps.length, digital: [Math.min(...d), Math.max(...d)], cycles: mean(ps.map((p) => p.cycles)), test: ps.map((p) => p.test) };
 }).sort((a, b) => a.digital[0] - b.digital[0] || mean(a.test) - mean(b.test));
-const out = { rows, hypervolume: { referenceCycles: refCost, perSeed }, ablationLrRun: { rows: lrRows, hypervolume: lrHv }, noSearch: { rows: nsRows, hypervolume: nsHv }, uniform: uniRows, zeroShot: zsRows, withinLayer: { rows: wlRows, pooled: wlPooled }, byDigital, maxPrecise: mpRows, measured: msRows,
-  points: [...points, ...lrAll, ...noSearch, ...uniform, ...zeroShot, ...least, ...maxPrecise, ...measured].map(({ lastSearch, dir, ...p }) => p) };
+const out = { rows, hypervolume: { referenceCycles: refCost, perSeed }, ablationLrRun: { rows: lrRows, hypervolume: lrHv }, noSearch: { rows: nsRows, hypervolume: nsHv }, uniform: uniRows, zeroShot: zsRows, withinLayer: { rows: wlRows, pooled: wlPooled }, byDigital, maxPrecise: mpRows, measured: msRows, fineTuneLength: { rows: lengthRows, pooled: lengthPooled },
+  points: [...points, ...lrAll, ...noSearch, ...uniform, ...zeroShot, ...least, ...maxPrecise, ...measured, ...shortPoints].map(({ lastSearch, dir, ...p }) => p) };
 writeFileSync(path.join(E, 'results.json'), JSON.stringify(out, null, 2) + '\n');
 const md = ['| budget | searched (test %) | random, same counts | min-latency | searched / random on the 1,017 genuine records | cost / budget | val lost at projection (pts) | searched − random per seed |', '|---|---|---|---|---|---|---|---|'];
 for (const r of rows) {
@@ -230,10 +263,18 @@ if (msRows.length) {
     '| budget | measured | its digital channels | its cost / budget | taylor (ablation 2) | max-precise | measured − taylor per seed | measured − max-precise per seed |', '|---|---|---|---|---|---|---|---|');
   for (const r of msRows) md.push(`| ${r.budget} | ${fmt(r.measured)} | ${r.digital.join(', ')} | ${r.costOverBudget.map((x) => x.toFixed(4)).join(', ')} | ${fmt(r.taylor)} | ${fmt(r.maxPrecise)} | ${pct(r.measuredMinusTaylor)} | ${pct(r.measuredMinusMaxPrecise)} |`);
 }
+if (lengthRows.length) {
+  md.push('', '## Fine-tune length: what the mapping is worth after fewer images (test %)', '',
+    '| fine-tune (epochs × images) | budget | warm start (most sensitive on digital) | random twin | least sensitive on digital | max-precise | measured score | most − random per seed | most − least per seed | most − max-precise per seed | measured − max-precise per seed |', '|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of [...lengthRows].sort((a, b) => a.images - b.images || a.budget.localeCompare(b.budget))) md.push(`| ${r.length} | ${r.budget.slice(1)} | ${fmt(r.most)} | ${fmt(r.random)} | ${fmt(r.least)} | ${fmt(r.maxPrecise)} | ${fmt(r.measured)} | ${pct(r.mostMinusRandom)} | ${pct(r.mostMinusLeast)} | ${pct(r.mostMinusMaxPrecise)} | ${pct(r.measuredMinusMaxPrecise)} |`);
+  const pm = (q) => (q.n ? `${(100 * q.mean).toFixed(2)} ± ${(100 * q.std).toFixed(2)} (n=${q.n})` : '—');
+  md.push('', 'Pooled over the budgets 0.45 / 0.6 / 0.8 and the seeds (points):', '', '| fine-tune | most − random | most − least | most − max-precise | measured − max-precise |', '|---|---|---|---|---|');
+  for (const q of lengthPooled) md.push(`| ${q.length} | ${pm(q.mostMinusRandom)} | ${pm(q.mostMinusLeast)} | ${pm(q.mostMinusMaxPrecise)} | ${pm(q.measuredMinusMaxPrecise)} |`);
+}
 md.push('', '## Digital (8-bit) channels against accuracy: every fine-tuned network, grouped', '',
   '| group | n | digital channels of 794 | mean cycles | test % |', '|---|---|---|---|---|');
 for (const g of byDigital) md.push(`| ${g.group} | ${g.n} | ${g.digital[0] === g.digital[1] ? g.digital[0] : g.digital.join('–')} | ${g.cycles.toFixed(0)} | ${fmt(g.test).replace(/ \(n=\d+\)/, '')} |`);
 md.push('', '| point | test % | genuine % | cycles | seconds |', '|---|---|---|---|---|');
-for (const p of [...points, ...lrAll, ...noSearch, ...uniform, ...zeroShot, ...least, ...maxPrecise, ...measured].sort((a, b) => a.id.localeCompare(b.id))) md.push(`| ${p.sweep}/${p.id} | ${(100 * p.test).toFixed(2)} | ${(100 * p.genuine).toFixed(2)} | ${p.cycles.toFixed(0)} | ${p.seconds.toFixed(0)} |`);
+for (const p of [...points, ...lrAll, ...noSearch, ...uniform, ...zeroShot, ...least, ...maxPrecise, ...measured, ...shortPoints].sort((a, b) => a.id.localeCompare(b.id))) md.push(`| ${p.sweep}/${p.id} | ${(100 * p.test).toFixed(2)} | ${(100 * p.genuine).toFixed(2)} | ${p.cycles.toFixed(0)} | ${p.seconds.toFixed(0)} |`);
 writeFileSync(path.join(E, 'results.md'), md.join('\n') + '\n');
 console.log(md.join('\n'));

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# A shorter fine-tune: does the mapping matter when the fine-tune has less time to repair it?
+# The study's within-layer and max-precise comparisons, fine-tuned FT_EPOCHS epochs of
+# FT_LIMIT images (default 1 × 20,000) instead of 4 × 20,000, into short/ft<E>x<N>/:
+#   b<B>              the warm start (Taylor-valued knapsack counts, the most sensitive
+#                     channels on digital; no α search, like no-search.sh)
+#   random-b<B>       its counts, channels at random (train --mapping random:<run dir>)
+#   least-b<B>        its counts, the LEAST sensitive channels on digital (within-layer.mjs)
+#   max-precise-b<B>  the most digital channels that fit (cost model only), channels at random
+#   measured-b<B>     the warm start with --sensitivity measured (only with MEASURED=1)
+# Resumable: run it again to continue (finished points are skipped).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+E=experiments/cifar10-diana-resnet20-budgets
+H="node dist/cli/main.js"
+EP=${FT_EPOCHS:-1}
+LIM=${FT_LIMIT:-20000}
+OUT=$E/short/ft${EP}x$LIM
+mkdir -p "$OUT"
+COMMON=(--platform diana --target latency --from-warmup "$E/warmup" --epochs-search 0 --epochs-finetune "$EP" --train-limit "$LIM")
+point() { # id, then train's own arguments
+  local id=$1; shift
+  [[ -f $OUT/$id/metrics.json ]] && return 0
+  $H train "${COMMON[@]}" "$@" --out "$OUT/$id" $( [[ -d $OUT/$id ]] && echo --resume ) 2>&1 | tee -a "$OUT/log.txt"
+}
+for seed in ${SEEDS:-42 43 44}; do
+  for budget in ${BUDGETS:-0.45 0.6 0.8}; do
+    point "b$budget-s$seed" --budget "$budget" --seed "$seed"
+    point "random-b$budget-s$seed" --mapping "random:$OUT/b$budget-s$seed" --seed "$seed"
+    least="$OUT/least-b$budget-s$seed.json"
+    [[ -f $least ]] || node $E/within-layer.mjs "$OUT/b$budget-s$seed/mapping.json" "$OUT/b$budget-s$seed/sensitivity.json" "$least" | tee -a "$OUT/log.txt"
+    point "least-b$budget-s$seed" --mapping "$least" --seed "$seed"
+    point "max-precise-b$budget-s$seed" --mapping max-precise --budget "$budget" --seed "$seed"
+    if [[ ${MEASURED:-0} == 1 ]]; then point "measured-b$budget-s$seed" --budget "$budget" --sensitivity measured --seed "$seed"; fi
+  done
+done
