@@ -7,7 +7,8 @@
 // one lr schedule per run (ablation-lr-run/), the warm start alone with no α search
 // (no-search/), the uniform heuristic (uniform/), the warm-start mappings before any
 // training (zero-shot/), the within-layer choice reversed (within-layer/), and the
-// max-precise heuristic (max-precise/), and the warm start with the measured score (measured/).
+// max-precise heuristic (max-precise/), and the warm start with the measured score (measured/);
+// then the same comparisons and the whole front after shorter fine-tunes (short/ft<E>x<N>/).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -175,7 +176,7 @@ const lengthPooled = [];
 const lengthOf = (d) => { const [, ep, lim] = d.match(/^ft(\d+)x(\d+)$/); return { epochs: Number(ep), images: Number(lim) * Number(ep) }; };
 const addLength = (label, images, sets) => {
   const { most, random, least, mp, ms = [] } = sets;
-  const bs = [...new Set(most.map(key))].filter((b) => !/^(random|least|max-precise|measured)-/.test(b)).sort();
+  const bs = [...new Set(most.map(key))].filter((b) => /^b\d/.test(b)).sort();
   const rowsL = bs.map((b) => {
     const m = most.filter((p) => key(p) === b), r = random.filter((p) => key(p) === `random-${b}`), l = least.filter((p) => key(p) === `least-${b}`), x = mp.filter((p) => key(p) === `max-precise-${b}`);
     const me = ms.filter((p) => key(p) === `measured-${b}`);
@@ -198,6 +199,44 @@ for (const d of shortDirs) {
   addLength('4 × 20000', 80000, { most: noSearch.filter(b3), random: points.filter(b3), least: least.filter(b3), mp: maxPrecise.filter(b3), ms: measured.map((p) => ({ ...p, id: `measured-${p.id}` })).filter(b3) });
 }
 lengthPooled.sort((a, b) => a.images - b.images);
+// The whole front at a short length (short.sh with BASELINES=1), per seed: the warm-start
+// points (min-latency cost and the three budgets) against the heuristic baselines fine-tuned
+// just as long: min-latency (that seed), all:digital, all:analog, min-energy (seed 42), and
+// with the budget heuristics: uniform and max-precise (that seed). Random twins apart.
+const shortHv = [];
+const shortMinLat = [];
+for (const d of shortDirs) {
+  const ps = shortPoints.filter((p) => p.sweep === `short/${d}`);
+  const has = (id) => ps.some((p) => key(p) === id);
+  if (!has('min-latency') || !has('all-digital')) continue;
+  const { epochs, images } = lengthOf(d);
+  const label = `${epochs} × ${images / epochs}`;
+  const cp = (xs) => xs.map((p) => ({ cost: p.cycles, acc: p.test }));
+  const fixedOnce = ps.filter((p) => ['all-digital', 'all-analog', 'min-energy'].includes(key(p)));
+  for (const s of [...new Set(ps.filter((p) => key(p) === 'bmin-latency').map((p) => p.seed))].sort()) {
+    const of = (re) => ps.filter((p) => p.seed === s && re.test(key(p)));
+    const searched = of(/^b(\d|min-latency$)/), minLat = of(/^min-latency$/);
+    const base = [...minLat, ...fixedOnce], heur = [...base, ...of(/^(uniform|max-precise)-b/)];
+    shortHv.push({ length: label, images, seed: s, searchedPoints: searched.length, searched: hv(cp(searched)), baselines: hv(cp(base)), heuristics: hv(cp(heur)),
+      randomTwins: hv(cp([...base, ...of(/^random-b/)])) });
+  }
+  const b = ps.filter((p) => key(p) === 'bmin-latency'), r = ps.filter((p) => key(p) === 'random-bmin-latency'), m = ps.filter((p) => key(p) === 'min-latency');
+  const margin = (xs, ys) => xs.filter((p) => ys.some((q) => q.seed === p.seed)).map((p) => p.test - ys.find((q) => q.seed === p.seed).test);
+  shortMinLat.push({ length: label, warmStart: tests(b), random: tests(r), minLatency: tests(m), minusMinLatency: margin(b, m), minusRandom: margin(b, r),
+    uniform: ['b0.45', 'b0.6', 'b0.8'].map((x) => ({ budget: x, uniform: tests(ps.filter((p) => key(p) === `uniform-${x}`)), warmStart: tests(ps.filter((p) => key(p) === x)) })),
+    fixed: fixedOnce.map((p) => ({ id: p.id, test: p.test, cycles: p.cycles })) });
+}
+// The same hypervolumes at the study's length (4 × 20000): the warm start alone (no-search/),
+// the study's baselines, uniform/ and max-precise/, the sweep's random twins.
+for (const s of [...new Set(noSearch.map((p) => p.seed))].sort()) {
+  const cp = (xs) => xs.map((p) => ({ cost: p.cycles, acc: p.test }));
+  const searched = noSearch.filter((p) => p.seed === s);
+  const base = points.filter((p) => p.mapping && !p.mapping.startsWith('random:') && (p.mapping !== 'min-latency' || p.seed === s));
+  const heur = [...base, ...[...uniform, ...maxPrecise].filter((p) => p.seed === s)];
+  shortHv.push({ length: '4 × 20000', images: 80000, seed: s, searchedPoints: searched.length, searched: hv(cp(searched)), baselines: hv(cp(base)), heuristics: hv(cp(heur)),
+    randomTwins: hv(cp([...base, ...points.filter((p) => p.seed === s && p.mapping?.startsWith('random:'))])),
+    heuristicBudgets: [...new Set([...uniform, ...maxPrecise].filter((p) => p.seed === s).map(key))].sort() });
+}
 // Every fine-tuned network of the study, grouped by how its mapping was made and its budget:
 // the number of channels on the digital (8-bit) CU against test accuracy.
 const digitalOf = (p) => read(path.join(p.dir, 'mapping.json')).layers.reduce((a, l) => a + (l.channels.digital ?? []).length, 0);
@@ -207,7 +246,7 @@ const byDigital = [...new Set(trained.map(groupOf))].map((g) => {
   const ps = trained.filter((p) => groupOf(p) === g), d = ps.map(digitalOf);
   return { group: g, n: ps.length, digital: [Math.min(...d), Math.max(...d)], cycles: mean(ps.map((p) => p.cycles)), test: ps.map((p) => p.test) };
 }).sort((a, b) => a.digital[0] - b.digital[0] || mean(a.test) - mean(b.test));
-const out = { rows, hypervolume: { referenceCycles: refCost, perSeed }, ablationLrRun: { rows: lrRows, hypervolume: lrHv }, noSearch: { rows: nsRows, hypervolume: nsHv }, uniform: uniRows, zeroShot: zsRows, withinLayer: { rows: wlRows, pooled: wlPooled }, byDigital, maxPrecise: mpRows, measured: msRows, fineTuneLength: { rows: lengthRows, pooled: lengthPooled },
+const out = { rows, hypervolume: { referenceCycles: refCost, perSeed }, ablationLrRun: { rows: lrRows, hypervolume: lrHv }, noSearch: { rows: nsRows, hypervolume: nsHv }, uniform: uniRows, zeroShot: zsRows, withinLayer: { rows: wlRows, pooled: wlPooled }, byDigital, maxPrecise: mpRows, measured: msRows, fineTuneLength: { rows: lengthRows, pooled: lengthPooled, hypervolume: shortHv, minLatencyCost: shortMinLat },
   points: [...points, ...lrAll, ...noSearch, ...uniform, ...zeroShot, ...least, ...maxPrecise, ...measured, ...shortPoints].map(({ lastSearch, dir, ...p }) => p) };
 writeFileSync(path.join(E, 'results.json'), JSON.stringify(out, null, 2) + '\n');
 const md = ['| budget | searched (test %) | random, same counts | min-latency | searched / random on the 1,017 genuine records | cost / budget | val lost at projection (pts) | searched − random per seed |', '|---|---|---|---|---|---|---|---|'];
@@ -270,6 +309,15 @@ if (lengthRows.length) {
   const pm = (q) => (q.n ? `${(100 * q.mean).toFixed(2)} ± ${(100 * q.std).toFixed(2)} (n=${q.n})` : '—');
   md.push('', 'Pooled over the budgets 0.45 / 0.6 / 0.8 and the seeds (points):', '', '| fine-tune | most − random | most − least | most − max-precise | measured − max-precise |', '|---|---|---|---|---|');
   for (const q of lengthPooled) md.push(`| ${q.length} | ${pm(q.mostMinusRandom)} | ${pm(q.mostMinusLeast)} | ${pm(q.mostMinusMaxPrecise)} | ${pm(q.measuredMinusMaxPrecise)} |`);
+}
+if (shortMinLat.length) {
+  md.push('', '### The whole front at a short fine-tune (BASELINES=1)', '',
+    '| fine-tune | at the min-latency cost: warm start | random twin | min-latency baseline | warm start − min-latency per seed | warm start − twin per seed | fixed baselines (seed 42) |', '|---|---|---|---|---|---|---|');
+  for (const r of shortMinLat) md.push(`| ${r.length} | ${fmt(r.warmStart)} | ${fmt(r.random)} | ${fmt(r.minLatency)} | ${pct(r.minusMinLatency)} | ${pct(r.minusRandom)} | ${r.fixed.map((f) => `${f.id.replace(/-s\d+$/, '')} ${(100 * f.test).toFixed(2)} at ${f.cycles.toFixed(0)}`).join('; ')} |`);
+  md.push('', '| fine-tune | budget | warm start | uniform heuristic |', '|---|---|---|---|');
+  for (const r of shortMinLat) for (const u of r.uniform) md.push(`| ${r.length} | ${u.budget.slice(1)} | ${fmt(u.warmStart)} | ${fmt(u.uniform)} |`);
+  md.push('', '| fine-tune | seed | hypervolume: warm-start points | heuristic baselines (min-latency, all:*, min-energy) | + uniform and max-precise | baselines + random twins |', '|---|---|---|---|---|---|');
+  for (const h of [...shortHv].sort((a, b) => a.images - b.images || a.seed - b.seed)) md.push(`| ${h.length} | ${h.seed} | ${h.searched.toFixed(4)}${h.searchedPoints < 4 ? ` (${h.searchedPoints} points)` : ''} | ${h.baselines.toFixed(4)} | ${h.heuristics.toFixed(4)} | ${h.randomTwins.toFixed(4)} |`);
 }
 md.push('', '## Digital (8-bit) channels against accuracy: every fine-tuned network, grouped', '',
   '| group | n | digital channels of 794 | mean cycles | test % |', '|---|---|---|---|---|');

@@ -8,6 +8,11 @@
 #   least-b<B>        its counts, the LEAST sensitive channels on digital (within-layer.mjs)
 #   max-precise-b<B>  the most digital channels that fit (cost model only), channels at random
 #   measured-b<B>     the warm start with --sensitivity measured (only with MEASURED=1)
+# With BASELINES=1, the rest of the front at the same length, for the hypervolume:
+#   bmin-latency, random-bmin-latency  the warm start at the min-latency baseline's cost, its twin
+#   min-latency                        the min-latency baseline (every seed)
+#   uniform-b<B>                       the uniform heuristic (every seed and budget)
+#   all:digital, all:analog, min-energy  seed 42 only, like the study's extra/
 # Resumable: run it again to continue (finished points are skipped).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,5 +37,14 @@ for seed in ${SEEDS:-42 43 44}; do
     point "least-b$budget-s$seed" --mapping "$least" --seed "$seed"
     point "max-precise-b$budget-s$seed" --mapping max-precise --budget "$budget" --seed "$seed"
     if [[ ${MEASURED:-0} == 1 ]]; then point "measured-b$budget-s$seed" --budget "$budget" --sensitivity measured --seed "$seed"; fi
+    if [[ ${BASELINES:-0} == 1 ]]; then point "uniform-b$budget-s$seed" --mapping uniform --budget "$budget" --seed "$seed"; fi
   done
+  if [[ ${BASELINES:-0} == 1 ]]; then
+    point "bmin-latency-s$seed" --budget min-latency --seed "$seed"
+    point "random-bmin-latency-s$seed" --mapping "random:$OUT/bmin-latency-s$seed" --seed "$seed"
+    point "min-latency-s$seed" --mapping min-latency --seed "$seed"
+    if [[ $seed == 42 ]]; then
+      for m in all:digital all:analog min-energy; do point "${m/:/-}-s$seed" --mapping "$m" --seed "$seed"; done
+    fi
+  fi
 done
