@@ -175,28 +175,30 @@ const lengthRows = [];
 const lengthPooled = [];
 const lengthOf = (d) => { const [, ep, lim] = d.match(/^ft(\d+)x(\d+)$/); return { epochs: Number(ep), images: Number(lim) * Number(ep) }; };
 const addLength = (label, images, sets) => {
-  const { most, random, least, mp, ms = [] } = sets;
+  const { most, random, least, mp, ms = [], sr = [] } = sets;
   const bs = [...new Set(most.map(key))].filter((b) => /^b\d/.test(b)).sort();
   const rowsL = bs.map((b) => {
     const m = most.filter((p) => key(p) === b), r = random.filter((p) => key(p) === `random-${b}`), l = least.filter((p) => key(p) === `least-${b}`), x = mp.filter((p) => key(p) === `max-precise-${b}`);
-    const me = ms.filter((p) => key(p) === `measured-${b}`);
-    return { length: label, images, budget: b, most: tests(m), random: tests(r), least: tests(l), maxPrecise: tests(x), measured: tests(me),
+    const me = ms.filter((p) => key(p) === `measured-${b}`), se = sr.filter((p) => key(p) === `searched-${b}`);
+    return { length: label, images, budget: b, most: tests(m), random: tests(r), least: tests(l), maxPrecise: tests(x), measured: tests(me), searched: tests(se), searchedMinusMost: perSeedMargin(se, m), searchedMinusMaxPrecise: perSeedMargin(se, x),
       mostMinusRandom: perSeedMargin(m, r), mostMinusLeast: perSeedMargin(m, l), mostMinusMaxPrecise: perSeedMargin(m, x), measuredMinusMaxPrecise: perSeedMargin(me, x) };
   });
   lengthRows.push(...rowsL);
   const pool = (k) => { const xs = rowsL.flatMap((r) => r[k]); return { n: xs.length, mean: xs.length ? mean(xs) : null, std: std(xs) }; };
-  lengthPooled.push({ length: label, images, mostMinusRandom: pool('mostMinusRandom'), mostMinusLeast: pool('mostMinusLeast'), mostMinusMaxPrecise: pool('mostMinusMaxPrecise'), measuredMinusMaxPrecise: pool('measuredMinusMaxPrecise') });
+  lengthPooled.push({ length: label, images, mostMinusRandom: pool('mostMinusRandom'), mostMinusLeast: pool('mostMinusLeast'), mostMinusMaxPrecise: pool('mostMinusMaxPrecise'), measuredMinusMaxPrecise: pool('measuredMinusMaxPrecise'),
+    searchedMinusMost: pool('searchedMinusMost'), searchedMinusMaxPrecise: pool('searchedMinusMaxPrecise') });
 };
 const shortPoints = [];
 for (const d of shortDirs) {
   const ps = load(`short/${d}`, path.join(E, 'short', d));
   shortPoints.push(...ps);
   const { epochs, images } = lengthOf(d);
-  addLength(`${epochs} × ${images / epochs}`, images, { most: ps, random: ps, least: ps, mp: ps, ms: ps });
+  addLength(`${epochs} × ${images / epochs}`, images, { most: ps, random: ps, least: ps, mp: ps, ms: ps, sr: ps });
 }
 {
-  const b3 = (p) => ['b0.45', 'b0.6', 'b0.8'].includes(key(p).replace(/^(random|least|max-precise|measured)-/, ''));
-  addLength('4 × 20000', 80000, { most: noSearch.filter(b3), random: points.filter(b3), least: least.filter(b3), mp: maxPrecise.filter(b3), ms: measured.map((p) => ({ ...p, id: `measured-${p.id}` })).filter(b3) });
+  const b3 = (p) => ['b0.45', 'b0.6', 'b0.8'].includes(key(p).replace(/^(random|least|max-precise|measured|searched)-/, ''));
+  addLength('4 × 20000', 80000, { most: noSearch.filter(b3), random: points.filter(b3), least: least.filter(b3), mp: maxPrecise.filter(b3), ms: measured.map((p) => ({ ...p, id: `measured-${p.id}` })).filter(b3),
+    sr: points.filter((p) => !p.mapping).map((p) => ({ ...p, id: `searched-${p.id}` })).filter(b3) });
 }
 lengthPooled.sort((a, b) => a.images - b.images);
 // The whole front at a short length (short.sh with BASELINES=1), per seed: the warm-start
@@ -309,6 +311,12 @@ if (lengthRows.length) {
   const pm = (q) => (q.n ? `${(100 * q.mean).toFixed(2)} ± ${(100 * q.std).toFixed(2)} (n=${q.n})` : '—');
   md.push('', 'Pooled over the budgets 0.45 / 0.6 / 0.8 and the seeds (points):', '', '| fine-tune | most − random | most − least | most − max-precise | measured − max-precise |', '|---|---|---|---|---|');
   for (const q of lengthPooled) md.push(`| ${q.length} | ${pm(q.mostMinusRandom)} | ${pm(q.mostMinusLeast)} | ${pm(q.mostMinusMaxPrecise)} | ${pm(q.measuredMinusMaxPrecise)} |`);
+  md.push('', 'The α search at the same length (short/: FT_EPOCHS epochs of search, no fine-tune; 4 × 20000: the sweep, 2 + 2):', '',
+    '| fine-tune | budget | searched | warm start | max-precise | searched − warm start per seed | searched − max-precise per seed |', '|---|---|---|---|---|---|---|');
+  for (const r of [...lengthRows].filter((r) => r.searched.length).sort((a, b) => a.images - b.images || a.budget.localeCompare(b.budget)))
+    md.push(`| ${r.length} | ${r.budget.slice(1)} | ${fmt(r.searched)} | ${fmt(r.most)} | ${fmt(r.maxPrecise)} | ${pct(r.searchedMinusMost)} | ${pct(r.searchedMinusMaxPrecise)} |`);
+  md.push('', '| fine-tune | searched − warm start, pooled | searched − max-precise, pooled |', '|---|---|---|');
+  for (const q of lengthPooled.filter((q) => q.searchedMinusMost.n)) md.push(`| ${q.length} | ${pm(q.searchedMinusMost)} | ${pm(q.searchedMinusMaxPrecise)} |`);
 }
 if (shortMinLat.length) {
   md.push('', '### The whole front at a short fine-tune (BASELINES=1)', '',

@@ -13,6 +13,9 @@
 #   min-latency                        the min-latency baseline (every seed)
 #   uniform-b<B>                       the uniform heuristic (every seed and budget)
 #   all:digital, all:analog, min-energy  seed 42 only, like the study's extra/
+# With SEARCHED=1, the default pipeline at the same length: the warm start, then FT_EPOCHS
+# epochs of α search (hard forward: it trains the deployed network) and no fine-tune:
+#   searched-b<B>
 # Resumable: run it again to continue (finished points are skipped).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,12 +25,13 @@ EP=${FT_EPOCHS:-1}
 LIM=${FT_LIMIT:-20000}
 OUT=$E/short/ft${EP}x$LIM
 mkdir -p "$OUT"
-COMMON=(--platform diana --target latency --from-warmup "$E/warmup" --epochs-search 0 --epochs-finetune "$EP" --train-limit "$LIM")
-point() { # id, then train's own arguments
+BASE=(--platform diana --target latency --from-warmup "$E/warmup" --train-limit "$LIM")
+run() { # id, then train's own arguments
   local id=$1; shift
   [[ -f $OUT/$id/metrics.json ]] && return 0
-  $H train "${COMMON[@]}" "$@" --out "$OUT/$id" $( [[ -d $OUT/$id ]] && echo --resume ) 2>&1 | tee -a "$OUT/log.txt"
+  $H train "${BASE[@]}" "$@" --out "$OUT/$id" $( [[ -d $OUT/$id ]] && echo --resume ) 2>&1 | tee -a "$OUT/log.txt"
 }
+point() { local id=$1; shift; run "$id" --epochs-search 0 --epochs-finetune "$EP" "$@"; }
 for seed in ${SEEDS:-42 43 44}; do
   for budget in ${BUDGETS:-0.45 0.6 0.8}; do
     point "b$budget-s$seed" --budget "$budget" --seed "$seed"
@@ -38,6 +42,7 @@ for seed in ${SEEDS:-42 43 44}; do
     point "max-precise-b$budget-s$seed" --mapping max-precise --budget "$budget" --seed "$seed"
     if [[ ${MEASURED:-0} == 1 ]]; then point "measured-b$budget-s$seed" --budget "$budget" --sensitivity measured --seed "$seed"; fi
     if [[ ${BASELINES:-0} == 1 ]]; then point "uniform-b$budget-s$seed" --mapping uniform --budget "$budget" --seed "$seed"; fi
+    if [[ ${SEARCHED:-0} == 1 ]]; then run "searched-b$budget-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget "$budget" --seed "$seed"; fi
   done
   if [[ ${BASELINES:-0} == 1 ]]; then
     point "bmin-latency-s$seed" --budget min-latency --seed "$seed"
