@@ -72,12 +72,11 @@ const hv = (pts) => {
   f.forEach((p, i) => { best = Math.max(best, p.acc); h += ((i + 1 < f.length ? f[i + 1].cost : refCost) - p.cost) / refCost * best; });
   return h;
 };
+const hvOf = (ps) => hv(ps.map((p) => ({ cost: p.cycles, acc: p.test })));
+// The study's heuristic baselines for a seed: its min-latency point, all:*, min-energy.
+const baselinesOf = (s) => points.filter((p) => p.mapping && !p.mapping.startsWith('random:') && (p.mapping !== 'min-latency' || p.seed === s));
 const seeds = [...new Set(points.filter((p) => !p.mapping).map((p) => p.seed))].sort();
-const perSeed = seeds.map((s) => {
-  const searched = points.filter((p) => !p.mapping && p.seed === s).map((p) => ({ cost: p.cycles, acc: p.test }));
-  const base = points.filter((p) => p.mapping && !p.mapping.startsWith('random:') && (p.mapping !== 'min-latency' || p.seed === s)).map((p) => ({ cost: p.cycles, acc: p.test }));
-  return { seed: s, searched: hv(searched), baselines: hv(base) };
-});
+const perSeed = seeds.map((s) => ({ seed: s, searched: hvOf(points.filter((p) => !p.mapping && p.seed === s)), baselines: hvOf(baselinesOf(s)) }));
 // Ablation 1: searched with one lr schedule per run, against the same baselines.
 const key = (p) => p.id.replace(/-s\d+$/, '');
 const tests = (xs, seed) => xs.filter((p) => seed === undefined || p.seed === seed).map((p) => p.test);
@@ -93,7 +92,7 @@ const lrRows = budgets.map((b) => {
     beatsMinLat: minLat.length > 0 && signif(minLat) && margin(minLat).every((x) => x > 0) };
 });
 const lrSeeds = [...new Set(lrRun.map((p) => p.seed))].sort();
-const lrHv = lrSeeds.map((s) => ({ seed: s, searched: hv(lrRun.filter((p) => p.seed === s).map((p) => ({ cost: p.cycles, acc: p.test }))),
+const lrHv = lrSeeds.map((s) => ({ seed: s, searched: hvOf(lrRun.filter((p) => p.seed === s)),
   complete: lrRun.filter((p) => p.seed === s).length === budgets.length }));
 // The uniform heuristic against the random twins (same channels at random, the searched counts).
 const uniRows = [...new Set(uniform.map((p) => key(p).replace(/^uniform-/, '')))].sort().map((b) => {
@@ -125,7 +124,7 @@ const nsRows = [...new Set(noSearch.map(key))].sort().map((b) => {
     phaseMinusNoSearch: margin(phase, ns), runMinusNoSearch: margin(run, ns), noSearchMinusMinLatency: margin(ns, minLat), movedPhase };
 });
 const nsHv = [...new Set(noSearch.map((p) => p.seed))].sort().map((s) => ({ seed: s,
-  warmStart: hv(noSearch.filter((p) => p.seed === s).map((p) => ({ cost: p.cycles, acc: p.test }))),
+  warmStart: hvOf(noSearch.filter((p) => p.seed === s)),
   baselines: perSeed.find((q) => q.seed === s)?.baselines ?? null,
   complete: noSearch.filter((p) => p.seed === s).length === budgets.length }));
 // Zero-shot: the warm-start mapping (per score), random channels with its counts and the
@@ -173,7 +172,7 @@ const msRows = [...new Set(measured.map(key))].sort().map((b) => {
 const shortDirs = existsSync(path.join(E, 'short')) ? readdirSync(path.join(E, 'short')).filter((d) => /^ft\d+x\d+$/.test(d)).sort() : [];
 const lengthRows = [];
 const lengthPooled = [];
-const lengthOf = (d) => { const [, ep, lim] = d.match(/^ft(\d+)x(\d+)$/); return { epochs: Number(ep), images: Number(lim) * Number(ep) }; };
+const lengthOf = (d) => { const [, ep, lim] = d.match(/^ft(\d+)x(\d+)$/); return { label: `${ep} × ${lim}`, images: Number(lim) * Number(ep) }; };
 const addLength = (label, images, sets) => {
   const { most, random, least, mp, ms = [], sr = [] } = sets;
   const bs = [...new Set(most.map(key))].filter((b) => /^b\d/.test(b)).sort();
@@ -192,8 +191,8 @@ const shortPoints = [];
 for (const d of shortDirs) {
   const ps = load(`short/${d}`, path.join(E, 'short', d));
   shortPoints.push(...ps);
-  const { epochs, images } = lengthOf(d);
-  addLength(`${epochs} × ${images / epochs}`, images, { most: ps, random: ps, least: ps, mp: ps, ms: ps, sr: ps });
+  const { label, images } = lengthOf(d);
+  addLength(label, images, { most: ps, random: ps, least: ps, mp: ps, ms: ps, sr: ps });
 }
 {
   const b3 = (p) => ['b0.45', 'b0.6', 'b0.8'].includes(key(p).replace(/^(random|least|max-precise|measured|searched)-/, ''));
@@ -211,33 +210,27 @@ for (const d of shortDirs) {
   const ps = shortPoints.filter((p) => p.sweep === `short/${d}`);
   const has = (id) => ps.some((p) => key(p) === id);
   if (!has('min-latency') || !has('all-digital')) continue;
-  const { epochs, images } = lengthOf(d);
-  const label = `${epochs} × ${images / epochs}`;
-  const cp = (xs) => xs.map((p) => ({ cost: p.cycles, acc: p.test }));
+  const { label, images } = lengthOf(d);
   const fixedOnce = ps.filter((p) => ['all-digital', 'all-analog', 'min-energy'].includes(key(p)));
   for (const s of [...new Set(ps.filter((p) => key(p) === 'bmin-latency').map((p) => p.seed))].sort()) {
     const of = (re) => ps.filter((p) => p.seed === s && re.test(key(p)));
     const searched = of(/^b(\d|min-latency$)/), minLat = of(/^min-latency$/);
     const base = [...minLat, ...fixedOnce], heur = [...base, ...of(/^(uniform|max-precise)-b/)];
-    shortHv.push({ length: label, images, seed: s, searchedPoints: searched.length, searched: hv(cp(searched)), baselines: hv(cp(base)), heuristics: hv(cp(heur)),
-      randomTwins: hv(cp([...base, ...of(/^random-b/)])) });
+    shortHv.push({ length: label, images, seed: s, searchedPoints: searched.length, searched: hvOf(searched), baselines: hvOf(base), heuristics: hvOf(heur),
+      randomTwins: hvOf([...base, ...of(/^random-b/)]) });
   }
   const b = ps.filter((p) => key(p) === 'bmin-latency'), r = ps.filter((p) => key(p) === 'random-bmin-latency'), m = ps.filter((p) => key(p) === 'min-latency');
-  const margin = (xs, ys) => xs.filter((p) => ys.some((q) => q.seed === p.seed)).map((p) => p.test - ys.find((q) => q.seed === p.seed).test);
-  shortMinLat.push({ length: label, warmStart: tests(b), random: tests(r), minLatency: tests(m), minusMinLatency: margin(b, m), minusRandom: margin(b, r),
+  shortMinLat.push({ length: label, warmStart: tests(b), random: tests(r), minLatency: tests(m), minusMinLatency: perSeedMargin(b, m), minusRandom: perSeedMargin(b, r),
     uniform: ['b0.45', 'b0.6', 'b0.8'].map((x) => ({ budget: x, uniform: tests(ps.filter((p) => key(p) === `uniform-${x}`)), warmStart: tests(ps.filter((p) => key(p) === x)) })),
     fixed: fixedOnce.map((p) => ({ id: p.id, test: p.test, cycles: p.cycles })) });
 }
 // The same hypervolumes at the study's length (4 × 20000): the warm start alone (no-search/),
 // the study's baselines, uniform/ and max-precise/, the sweep's random twins.
 for (const s of [...new Set(noSearch.map((p) => p.seed))].sort()) {
-  const cp = (xs) => xs.map((p) => ({ cost: p.cycles, acc: p.test }));
-  const searched = noSearch.filter((p) => p.seed === s);
-  const base = points.filter((p) => p.mapping && !p.mapping.startsWith('random:') && (p.mapping !== 'min-latency' || p.seed === s));
-  const heur = [...base, ...[...uniform, ...maxPrecise].filter((p) => p.seed === s)];
-  shortHv.push({ length: '4 × 20000', images: 80000, seed: s, searchedPoints: searched.length, searched: hv(cp(searched)), baselines: hv(cp(base)), heuristics: hv(cp(heur)),
-    randomTwins: hv(cp([...base, ...points.filter((p) => p.seed === s && p.mapping?.startsWith('random:'))])),
-    heuristicBudgets: [...new Set([...uniform, ...maxPrecise].filter((p) => p.seed === s).map(key))].sort() });
+  const searched = noSearch.filter((p) => p.seed === s), base = baselinesOf(s);
+  shortHv.push({ length: '4 × 20000', images: 80000, seed: s, searchedPoints: searched.length, searched: hvOf(searched), baselines: hvOf(base),
+    heuristics: hvOf([...base, ...[...uniform, ...maxPrecise].filter((p) => p.seed === s)]),
+    randomTwins: hvOf([...base, ...points.filter((p) => p.seed === s && p.mapping?.startsWith('random:'))]) });
 }
 // Every fine-tuned network of the study, grouped by how its mapping was made and its budget:
 // the number of channels on the digital (8-bit) CU against test accuracy.
