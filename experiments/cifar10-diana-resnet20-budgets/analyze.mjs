@@ -129,10 +129,13 @@ const nsHv = [...new Set(noSearch.map((p) => p.seed))].sort().map((s) => ({ seed
   complete: noSearch.filter((p) => p.seed === s).length === budgets.length }));
 // Zero-shot: the warm-start mapping (per score), random channels with its counts and the
 // max-precise counts (random channels), no training.
-const zsRows = [...new Set(zeroShot.map((p) => key(p).replace(/^(taylor|fisher|random|max-precise)-/, '')))].sort().map((b) => ({
+const zsRows = [...new Set(zeroShot.map((p) => key(p).match(/b[\d.]+$/)[0]))].sort().map((b) => ({
   budget: b,
   taylor: tests(zeroShot.filter((p) => p.id === `taylor-${b}`)), fisher: tests(zeroShot.filter((p) => p.id === `fisher-${b}`)),
+  channelFisher: tests(zeroShot.filter((p) => p.id === `channel-fisher-${b}`)),
+  channelFisherOrder: tests(zeroShot.filter((p) => p.id === `channel-fisher-order-${b}`)),
   random: tests(zeroShot.filter((p) => key(p) === `random-${b}`)),
+  randomCf: tests(zeroShot.filter((p) => key(p) === `random-cf-${b}`)),
   maxPrecise: tests(zeroShot.filter((p) => key(p) === `max-precise-${b}`)),
 }));
 // Within-layer choice, both ends: the warm start's counts with the MOST Taylor-sensitive
@@ -192,7 +195,7 @@ for (const d of shortDirs) {
   const ps = load(`short/${d}`, path.join(E, 'short', d));
   shortPoints.push(...ps);
   const { label, images } = lengthOf(d);
-  addLength(label, images, { most: ps, random: ps, least: ps, mp: ps, ms: ps, sr: ps });
+  if (ps.some((p) => /^b\d/.test(key(p)))) addLength(label, images, { most: ps, random: ps, least: ps, mp: ps, ms: ps, sr: ps });
 }
 {
   const b3 = (p) => ['b0.45', 'b0.6', 'b0.8'].includes(key(p).replace(/^(random|least|max-precise|measured|searched)-/, ''));
@@ -224,6 +227,39 @@ for (const d of shortDirs) {
     uniform: ['b0.45', 'b0.6', 'b0.8'].map((x) => ({ budget: x, uniform: tests(ps.filter((p) => key(p) === `uniform-${x}`)), warmStart: tests(ps.filter((p) => key(p) === x)) })),
     fixed: fixedOnce.map((p) => ({ id: p.id, test: p.test, cycles: p.cycles })) });
 }
+// The channel-fisher score (short.sh CHANNEL_FISHER=1): the warm start valued and ranked by
+// ½ E[(g·d)²] against its own random twin (criterion 4's comparison), the taylor warm start,
+// max-precise and (at the min-latency cost) the min-latency baseline; and its front's
+// hypervolume against every heuristic fine-tuned as long.
+const cfRows = [], cfHv = [];
+for (const d of shortDirs) {
+  const ps = shortPoints.filter((p) => p.sweep === `short/${d}`);
+  const { label, images } = lengthOf(d);
+  // At the study's length the comparisons are the study's own points (no-search/, max-precise/, the sweep).
+  const study = label === '4 × 20000' ? [...noSearch, ...maxPrecise, ...points.filter((p) => p.mapping === 'min-latency')] : [];
+  const of = (id, s) => [...ps, ...study].filter((p) => key(p) === id && (s === undefined || p.seed === s));
+  for (const b of [...new Set(ps.map(key).filter((k) => k.startsWith('cf-b')).map((k) => k.slice(3)))].sort()) {
+    const cf = of(`cf-${b}`), twin = of(`random-cf-${b}`), margin = perSeedMargin(cf, twin);
+    const sd = Math.max(std(tests(cf)), std(tests(twin)));
+    cfRows.push({ length: label, images, budget: b, channelFisher: tests(cf), twin: tests(twin), taylor: tests(of(b)), maxPrecise: tests(of(`max-precise-${b}`)),
+      minLatency: b === 'bmin-latency' ? tests(of('min-latency')) : [], minusTwin: margin, minusTaylor: perSeedMargin(cf, of(b)),
+      minusMaxPrecise: perSeedMargin(cf, of(`max-precise-${b}`)), minusMinLatency: b === 'bmin-latency' ? perSeedMargin(cf, of('min-latency')) : [],
+      twinMarginOverTwoStd: margin.length > 1 ? (mean(tests(cf)) - mean(tests(twin))) / (2 * sd) : null,
+      beatsTwin: margin.length > 1 && margin.every((x) => x > 0) && mean(tests(cf)) - mean(tests(twin)) > 2 * sd });
+  }
+  const fixedOnce = ps.filter((p) => ['all-digital', 'all-analog', 'min-energy'].includes(key(p)));
+  for (const s of [...new Set(ps.filter((p) => key(p) === 'cf-bmin-latency').map((p) => p.seed))].sort()) {
+    const cf = ps.filter((p) => p.seed === s && key(p).startsWith('cf-b')), base = [...of('min-latency', s), ...fixedOnce];
+    const heur = [...base, ...ps.filter((p) => p.seed === s && /^(uniform|max-precise)-b/.test(key(p)))];
+    cfHv.push({ length: label, seed: s, points: cf.length, channelFisher: hvOf(cf), taylor: hvOf(ps.filter((p) => p.seed === s && /^b(\d|min-latency$)/.test(key(p)))),
+      heuristics: hvOf(heur), twins: hvOf([...base, ...ps.filter((p) => p.seed === s && key(p).startsWith('random-cf-b'))]) });
+  }
+}
+const cfPooled = [...new Set(cfRows.map((r) => r.length))].map((length) => {
+  const rs = cfRows.filter((r) => r.length === length && r.budget !== 'bmin-latency');
+  const pool = (k) => { const xs = rs.flatMap((r) => r[k]); return { n: xs.length, mean: xs.length ? mean(xs) : null, std: std(xs) }; };
+  return { length, minusTwin: pool('minusTwin'), minusTaylor: pool('minusTaylor'), minusMaxPrecise: pool('minusMaxPrecise') };
+});
 // The same hypervolumes at the study's length (4 × 20000): the warm start alone (no-search/),
 // the study's baselines, uniform/ and max-precise/, the sweep's random twins.
 for (const s of [...new Set(noSearch.map((p) => p.seed))].sort()) {
@@ -242,6 +278,7 @@ const byDigital = [...new Set(trained.map(groupOf))].map((g) => {
   return { group: g, n: ps.length, digital: [Math.min(...d), Math.max(...d)], cycles: mean(ps.map((p) => p.cycles)), test: ps.map((p) => p.test) };
 }).sort((a, b) => a.digital[0] - b.digital[0] || mean(a.test) - mean(b.test));
 const out = { rows, hypervolume: { referenceCycles: refCost, perSeed }, ablationLrRun: { rows: lrRows, hypervolume: lrHv }, noSearch: { rows: nsRows, hypervolume: nsHv }, uniform: uniRows, zeroShot: zsRows, withinLayer: { rows: wlRows, pooled: wlPooled }, byDigital, maxPrecise: mpRows, measured: msRows, fineTuneLength: { rows: lengthRows, pooled: lengthPooled, hypervolume: shortHv, minLatencyCost: shortMinLat },
+  channelFisher: { rows: cfRows, pooled: cfPooled, hypervolume: cfHv },
   points: [...points, ...lrAll, ...noSearch, ...uniform, ...zeroShot, ...least, ...maxPrecise, ...measured, ...shortPoints].map(({ lastSearch, dir, ...p }) => p) };
 writeFileSync(path.join(E, 'results.json'), JSON.stringify(out, null, 2) + '\n');
 const md = ['| budget | searched (test %) | random, same counts | min-latency | searched / random on the 1,017 genuine records | cost / budget | val lost at projection (pts) | searched − random per seed |', '|---|---|---|---|---|---|---|---|'];
@@ -279,6 +316,10 @@ if (uniRows.length) {
 if (zsRows.length) {
   md.push('', '## Zero-shot: warm-start mappings before any training (test %)', '', '| budget | taylor ranking | fisher ranking | random channels, taylor\'s counts (seeds) | max-precise counts, random channels (seeds) |', '|---|---|---|---|---|');
   for (const r of zsRows) md.push(`| ${r.budget} | ${pct(r.taylor)} | ${pct(r.fisher)} | ${pct(r.random)} | ${pct(r.maxPrecise)} |`);
+  if (zsRows.some((r) => r.channelFisher.length)) {
+    md.push('', '| budget | channel-fisher (its counts and ranking) | random channels, its counts (seeds) | taylor\'s counts, channel-fisher ranking | taylor ranking |', '|---|---|---|---|---|');
+    for (const r of zsRows) md.push(`| ${r.budget} | ${pct(r.channelFisher)} | ${pct(r.randomCf)} | ${pct(r.channelFisherOrder)} | ${pct(r.taylor)} |`);
+  }
 }
 if (wlRows.length) {
   md.push('', '## Within-layer choice, both ends (test %, the warm start\'s counts, 4 epochs of fine-tune)', '',
@@ -319,6 +360,16 @@ if (shortMinLat.length) {
   for (const r of shortMinLat) for (const u of r.uniform) md.push(`| ${r.length} | ${u.budget.slice(1)} | ${fmt(u.warmStart)} | ${fmt(u.uniform)} |`);
   md.push('', '| fine-tune | seed | hypervolume: warm-start points | heuristic baselines (min-latency, all:*, min-energy) | + uniform and max-precise | baselines + random twins |', '|---|---|---|---|---|---|');
   for (const h of [...shortHv].sort((a, b) => a.images - b.images || a.seed - b.seed)) md.push(`| ${h.length} | ${h.seed} | ${h.searched.toFixed(4)}${h.searchedPoints < 4 ? ` (${h.searchedPoints} points)` : ''} | ${h.baselines.toFixed(4)} | ${h.heuristics.toFixed(4)} | ${h.randomTwins.toFixed(4)} |`);
+}
+if (cfRows.length) {
+  const pm = (q) => (q.n ? `${(100 * q.mean).toFixed(2)} ± ${(100 * q.std).toFixed(2)} (n=${q.n})` : '—');
+  md.push('', '## The channel-fisher score: warm start valued and ranked by ½ E[(g·d)²] (test %, no α search)', '',
+    '| fine-tune | budget | channel-fisher | its random twin | taylor warm start | max-precise | min-latency | − twin per seed | (mean − twin) / (2 × max std) | − taylor per seed | − max-precise per seed | − min-latency per seed |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of cfRows) md.push(`| ${r.length} | ${r.budget.slice(1)} | ${fmt(r.channelFisher)} | ${fmt(r.twin)} | ${fmt(r.taylor)} | ${fmt(r.maxPrecise)} | ${fmt(r.minLatency)} | ${pct(r.minusTwin)} | ${r.twinMarginOverTwoStd?.toFixed(2) ?? '—'}${r.beatsTwin ? ' (criterion 4 holds)' : ''} | ${pct(r.minusTaylor)} | ${pct(r.minusMaxPrecise)} | ${pct(r.minusMinLatency)} |`);
+  md.push('', '| fine-tune | pooled over 0.45 / 0.6 / 0.8 and seeds: − twin | − taylor | − max-precise |', '|---|---|---|---|');
+  for (const q of cfPooled) md.push(`| ${q.length} | ${pm(q.minusTwin)} | ${pm(q.minusTaylor)} | ${pm(q.minusMaxPrecise)} |`);
+  md.push('', '| fine-tune | seed | hypervolume: channel-fisher points | taylor points | every heuristic | fixed baselines + its twins |', '|---|---|---|---|---|---|');
+  for (const h of cfHv) md.push(`| ${h.length} | ${h.seed} | ${h.channelFisher.toFixed(4)}${h.points < 4 ? ` (${h.points} points)` : ''} | ${h.taylor.toFixed(4)} | ${h.heuristics.toFixed(4)} | ${h.twins.toFixed(4)} |`);
 }
 md.push('', '## Digital (8-bit) channels against accuracy: every fine-tuned network, grouped', '',
   '| group | n | digital channels of 794 | mean cycles | test % |', '|---|---|---|---|---|');

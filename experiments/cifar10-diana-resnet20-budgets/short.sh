@@ -16,6 +16,12 @@
 # With SEARCHED=1, the default pipeline at the same length: the warm start, then FT_EPOCHS
 # epochs of α search (hard forward: it trains the deployed network) and no fine-tune:
 #   searched-b<B>
+# With CHANNEL_FISHER=1, the warm start with --sensitivity channel-fisher (the curvature
+# score; at the min-latency cost too with BASELINES=1) and its own random twin:
+#   cf-b<B>, random-cf-b<B>
+# CORE=0 skips the four core points (warm start, random twin, least, max-precise) and
+# runs only what the other switches ask for (e.g. channel-fisher at the study's 4 × 20,000,
+# whose comparisons are no-search/, max-precise/ and the sweep).
 # Resumable: run it again to continue (finished points are skipped).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,20 +40,30 @@ run() { # id, then train's own arguments
 point() { local id=$1; shift; run "$id" --epochs-search 0 --epochs-finetune "$EP" "$@"; }
 for seed in ${SEEDS:-42 43 44}; do
   for budget in ${BUDGETS:-0.45 0.6 0.8}; do
-    point "b$budget-s$seed" --budget "$budget" --seed "$seed"
-    point "random-b$budget-s$seed" --mapping "random:$OUT/b$budget-s$seed" --seed "$seed"
-    least="$OUT/least-b$budget-s$seed.json"
-    [[ -f $least ]] || node $E/within-layer.mjs "$OUT/b$budget-s$seed/mapping.json" "$OUT/b$budget-s$seed/sensitivity.json" "$least" | tee -a "$OUT/log.txt"
-    point "least-b$budget-s$seed" --mapping "$least" --seed "$seed"
-    point "max-precise-b$budget-s$seed" --mapping max-precise --budget "$budget" --seed "$seed"
+    if [[ ${CORE:-1} == 1 ]]; then
+      point "b$budget-s$seed" --budget "$budget" --seed "$seed"
+      point "random-b$budget-s$seed" --mapping "random:$OUT/b$budget-s$seed" --seed "$seed"
+      least="$OUT/least-b$budget-s$seed.json"
+      [[ -f $least ]] || node $E/within-layer.mjs "$OUT/b$budget-s$seed/mapping.json" "$OUT/b$budget-s$seed/sensitivity.json" "$least" | tee -a "$OUT/log.txt"
+      point "least-b$budget-s$seed" --mapping "$least" --seed "$seed"
+      point "max-precise-b$budget-s$seed" --mapping max-precise --budget "$budget" --seed "$seed"
+    fi
     if [[ ${MEASURED:-0} == 1 ]]; then point "measured-b$budget-s$seed" --budget "$budget" --sensitivity measured --seed "$seed"; fi
     if [[ ${BASELINES:-0} == 1 ]]; then point "uniform-b$budget-s$seed" --mapping uniform --budget "$budget" --seed "$seed"; fi
+    if [[ ${CHANNEL_FISHER:-0} == 1 ]]; then
+      point "cf-b$budget-s$seed" --budget "$budget" --sensitivity channel-fisher --seed "$seed"
+      point "random-cf-b$budget-s$seed" --mapping "random:$OUT/cf-b$budget-s$seed" --seed "$seed"
+    fi
     if [[ ${SEARCHED:-0} == 1 ]]; then run "searched-b$budget-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget "$budget" --seed "$seed"; fi
   done
   if [[ ${BASELINES:-0} == 1 ]]; then
     point "bmin-latency-s$seed" --budget min-latency --seed "$seed"
     point "random-bmin-latency-s$seed" --mapping "random:$OUT/bmin-latency-s$seed" --seed "$seed"
     point "min-latency-s$seed" --mapping min-latency --seed "$seed"
+    if [[ ${CHANNEL_FISHER:-0} == 1 ]]; then
+      point "cf-bmin-latency-s$seed" --budget min-latency --sensitivity channel-fisher --seed "$seed"
+      point "random-cf-bmin-latency-s$seed" --mapping "random:$OUT/cf-bmin-latency-s$seed" --seed "$seed"
+    fi
     if [[ $seed == 42 ]]; then
       for m in all:digital all:analog min-energy; do point "${m/:/-}-s$seed" --mapping "$m" --seed "$seed"; done
     fi

@@ -9,7 +9,12 @@
  * the second a second-order Taylor expansion whose diagonal Hessian is the empirical
  * Fisher (B · E[g_b²] estimates the per-sample E[g²] for micro-batches of B images). At a
  * trained network the first-order term is small and noisy; the curvature term is what
- * tells a channel ternary quantization hurts from one it does not. Preferences are −Δ
+ * tells a channel ternary quantization hurts from one it does not. But a diagonal H drops
+ * the correlations between a channel's weights, which ternary quantization's structured d
+ * (small weights to 0, large ones to ±S) is all about; the channel's own block of the
+ * Fisher, in d's direction, keeps them:
+ *   channel-fisher:  Δ_c(i) = ½ E_n[(g_n·d)²]                 (g_n per image; no first-order term)
+ * estimated from the micro-batch products t_b = g_b·d as B·Var(t_b) + t̄². Preferences are −Δ
  * (0 on the most precise CU), on one scale across layers, so the knapsack can trade them.
  *   measured: per layer and cheaper CU i, the loss increase measured when ALL the layer's
  *            channels run on i (every other layer on its precise CU) and the network is
@@ -23,7 +28,7 @@ import type { SearchModel } from './model.js';
 import { byPrecision } from '../hw/platform.js';
 import type { Preferences } from './projection.js';
 
-export const SENSITIVITY_SCORES = ['taylor', 'fisher', 'measured'] as const;
+export const SENSITIVITY_SCORES = ['taylor', 'fisher', 'channel-fisher', 'measured'] as const;
 export type SensitivityScore = typeof SENSITIVITY_SCORES[number];
 
 export function sensitivityPreferences(model: SearchModel, batches: Iterable<{ x: tf.Tensor4D; y: tf.Tensor1D }>,
@@ -32,32 +37,22 @@ export function sensitivityPreferences(model: SearchModel, batches: Iterable<{ x
   const precise = plans.map((plan) => byPrecision(platform, plan.eligible)[0]!);
   const weights = model.group('weights');
   const wVars = spec.layers.map((l) => weights.get(`${l.name}.w`)!);
-  model.fix(spec.layers.map((l, k) => Array(l.cout).fill(precise[k]!)));
+  if (score === 'channel-fisher') return channelFisherPreferences(model, batches, loss, precise, wVars);
   const sums = spec.layers.map((l) => tf.zeros(weights.get(`${l.name}.w`)!.shape));
   const squares = score === 'fisher' ? spec.layers.map((l) => tf.zeros(weights.get(`${l.name}.w`)!.shape)) : null;
-  let nb = 0, images = 0;
-  try {
-    for (const b of batches) {
-      nb++;
-      images += b.y.shape[0];
-      tf.tidy(() => {
-        const { grads } = tf.variableGrads(() => loss(model.forward(b.x).logits, b.y), wVars);
-        spec.layers.forEach((_, k) => {
-          const g = grads[wVars[k]!.name]!;
-          const next = tf.keep(tf.add(sums[k]!, g));
-          sums[k]!.dispose();
-          sums[k] = next;
-          if (squares) {
-            const sq = tf.keep(tf.add(squares[k]!, tf.square(g)));
-            squares[k]!.dispose();
-            squares[k] = sq;
-          }
-        });
-      });
-    }
-  } finally {
-    model.unfix();
-  }
+  const { nb, images } = eachGradient(model, batches, loss, precise, wVars, (grads) => {
+    spec.layers.forEach((_, k) => {
+      const g = grads[wVars[k]!.name]!;
+      const next = tf.keep(tf.add(sums[k]!, g));
+      sums[k]!.dispose();
+      sums[k] = next;
+      if (squares) {
+        const sq = tf.keep(tf.add(squares[k]!, tf.square(g)));
+        squares[k]!.dispose();
+        squares[k] = sq;
+      }
+    });
+  });
   // fisher: ḡ = Σ g_b / nb, H = B · Σ g_b² / nb with B = images / nb.
   const gScale = score === 'fisher' ? 1 / Math.max(1, nb) : 1;
   const hScale = nb > 0 ? images / nb / nb : 0;
@@ -68,7 +63,7 @@ export function sensitivityPreferences(model: SearchModel, batches: Iterable<{ x
     if (!plan.searchable || plan.mode !== 'per-channel') return pref;
     const qBest = model.quantizedWeights(k, precise[k]!);
     // Output channels: the last axis (HWIO), axis 2 for depthwise [k, k, C, 1].
-    const axes = l.kind === 'depthwise' ? [0, 1, 3] : [0, 1, 2];
+    const axes = channelAxes(l.kind);
     for (const i of plan.eligible) {
       if (i === precise[k]) continue;
       const d = tf.tidy(() => {
@@ -86,6 +81,76 @@ export function sensitivityPreferences(model: SearchModel, batches: Iterable<{ x
   tf.dispose(sums);
   if (squares) tf.dispose(squares);
   return out;
+}
+
+/**
+ * Per micro-batch, the gradients of `loss` w.r.t. the weights `wVars` of the network with
+ * every channel on its most precise CU, handed to `use` inside a tidy scope (keep what
+ * outlives it); the mapping is restored after. Returns the batch and image counts.
+ */
+function eachGradient(model: SearchModel, batches: Iterable<{ x: tf.Tensor4D; y: tf.Tensor1D }>,
+  loss: (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.Scalar, precise: number[], wVars: tf.Variable[],
+  use: (grads: tf.NamedTensorMap) => void): { nb: number; images: number } {
+  model.fix(model.spec.layers.map((l, k) => Array(l.cout).fill(precise[k]!)));
+  let nb = 0, images = 0;
+  try {
+    for (const b of batches) {
+      nb++;
+      images += b.y.shape[0];
+      tf.tidy(() => use(tf.variableGrads(() => loss(model.forward(b.x).logits, b.y), wVars).grads));
+    }
+  } finally {
+    model.unfix();
+  }
+  return { nb, images };
+}
+
+/** Output-channel axes to reduce over: HWIO's first three, depthwise [k, k, C, 1]'s 0, 1, 3. */
+const channelAxes = (kind: string): number[] => (kind === 'depthwise' ? [0, 1, 3] : [0, 1, 2]);
+
+/**
+ * The channel-fisher score (see the header): per split layer and cheaper CU i, the channel's
+ * weight change d = Q_i(w) − Q_best(w) and per micro-batch b of B images the directional
+ * derivative t_b = g_b·d; Δ = ½ E_n[(g_n·d)²] = ½ (B·(mean t_b² − t̄²) + t̄²), the
+ * per-image second moment from the micro-batch ones.
+ */
+function channelFisherPreferences(model: SearchModel, batches: Iterable<{ x: tf.Tensor4D; y: tf.Tensor1D }>,
+  loss: (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.Scalar, precise: number[], wVars: tf.Variable[]): Preferences {
+  const { platform, plans, spec } = model;
+  const split = (k: number) => plans[k]!.searchable && plans[k]!.mode === 'per-channel';
+  // d per split layer and cheaper CU, and the running Σ t_b, Σ t_b².
+  const probes: { k: number; i: number; d: tf.Tensor; t: tf.Tensor; t2: tf.Tensor }[] = [];
+  spec.layers.forEach((l, k) => {
+    if (!split(k)) return;
+    for (const i of plans[k]!.eligible) {
+      if (i === precise[k]) continue;
+      const d = tf.tidy(() => tf.sub(model.quantizedWeights(k, i), model.quantizedWeights(k, precise[k]!)));
+      probes.push({ k, i, d, t: tf.zeros([l.cout]), t2: tf.zeros([l.cout]) });
+    }
+  });
+  try {
+    const { nb, images } = eachGradient(model, batches, loss, precise, wVars, (grads) => {
+      for (const p of probes) {
+        const tb = tf.sum(tf.mul(grads[wVars[p.k]!.name]!, p.d), channelAxes(spec.layers[p.k]!.kind));
+        const t = tf.keep(tf.add(p.t, tb)), t2 = tf.keep(tf.add(p.t2, tf.square(tb)));
+        tf.dispose([p.t, p.t2]);
+        p.t = t; p.t2 = t2;
+      }
+    });
+    const out: Preferences = spec.layers.map((l, k) => Array.from({ length: l.cout }, () =>
+      Array.from({ length: platform.cus.length }, (_, i) => (plans[k]!.eligible.includes(i) ? 0 : -Infinity))));
+    const B = nb > 0 ? images / nb : 1;
+    for (const p of probes) {
+      const t = p.t.dataSync(), t2 = p.t2.dataSync();
+      for (let c = 0; c < t.length; c++) {
+        const mean = t[c]! / Math.max(1, nb), m2 = t2[c]! / Math.max(1, nb);
+        out[p.k]![c]![p.i] = -0.5 * (B * Math.max(0, m2 - mean * mean) + mean * mean);
+      }
+    }
+    return out;
+  } finally {
+    for (const p of probes) tf.dispose([p.d, p.t, p.t2]);
+  }
 }
 
 /**

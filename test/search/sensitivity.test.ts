@@ -4,6 +4,7 @@
  * weight change d = Q_analog(w) − Q_digital(w) per output channel,
  *   taylor: −|Σ ḡ·d| with ḡ summed over batches,
  *   fisher: −(Σ ḡ·d + ½ Σ H d²), ḡ the mean gradient, H = B · mean_b g_b²;
+ *   channel-fisher: −½ (B·(mean_b t_b² − t̄²) + t̄²) with t_b = g_b·d per channel;
  * and the measured score against the calibrated loss of each probe mapping, step by step.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -21,7 +22,7 @@ import { crossEntropy } from '../../src/train/loss.js';
 beforeAll(async () => { await initEngine('wasm'); });
 
 describe('sensitivityPreferences', () => {
-  it('taylor and fisher match their formulas computed channel by channel; the precise CU scores 0', () => {
+  it('taylor, fisher and channel-fisher match their formulas computed channel by channel; the precise CU scores 0', () => {
     const p = loadPlatform('diana');
     const spec = buildModel('tinycnn');
     const plans = planLayers(p, geometry(spec), 'tinycnn');
@@ -47,6 +48,9 @@ describe('sensitivityPreferences', () => {
     m.unfix();
     const taylor = sensitivityPreferences(m, batches, crossEntropy, 'taylor');
     const fisher = sensitivityPreferences(m, batches, crossEntropy, 'fisher');
+    const live = tf.memory().numTensors;
+    const channel = sensitivityPreferences(m, batches, crossEntropy, 'channel-fisher');
+    expect(tf.memory().numTensors).toBe(live); // every probe's d and running sums freed
     let checked = 0;
     spec.layers.forEach((l, k) => {
       const plan = plans[k]!;
@@ -56,9 +60,12 @@ describe('sensitivityPreferences', () => {
       tf.dispose([qa, qd]);
       const C = l.cout, n = a.length; // HWIO: the output channel is the fastest axis
       const first = new Float64Array(C), second = new Float64Array(C), firstSum = new Float64Array(C);
+      const t0 = new Float64Array(C), t1 = new Float64Array(C);
       for (let j = 0; j < n; j++) {
         const c = j % C, d = a[j]! - dgt[j]!;
         const g0 = grads[0]![k]![j]!, g1 = grads[1]![k]![j]!;
+        t0[c] += g0 * d;
+        t1[c] += g1 * d;
         firstSum[c] += (g0 + g1) * d;
         first[c] += ((g0 + g1) / 2) * d;
         second[c] += 0.5 * B * ((g0 * g0 + g1 * g1) / 2) * d * d;
@@ -70,6 +77,12 @@ describe('sensitivityPreferences', () => {
         expect(Math.abs(taylor[k]![c]![analog]! + Math.abs(firstSum[c]!))).toBeLessThan(tol(firstSum[c]!));
         const want = -(first[c]! + second[c]!);
         expect(Math.abs(fisher[k]![c]![analog]! - want)).toBeLessThan(tol(want) + 1e-4 * Math.abs(second[c]!));
+        // channel-fisher: the per-image E[(g·d)²] from two micro-batches of B images
+        const tm = (t0[c]! + t1[c]!) / 2, t2 = (t0[c]! ** 2 + t1[c]! ** 2) / 2;
+        const wantChannel = -0.5 * (B * Math.max(0, t2 - tm * tm) + tm * tm);
+        expect(channel[k]![c]![digital]).toBe(0);
+        expect(channel[k]![c]![analog]!).toBeLessThanOrEqual(0);
+        expect(Math.abs(channel[k]![c]![analog]! - wantChannel)).toBeLessThan(tol(wantChannel) + 1e-6 * Math.abs(t2));
         checked++;
       }
       // The curvature term is non-negative and, on random weights, not negligible.

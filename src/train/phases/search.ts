@@ -169,7 +169,7 @@ function evenStart(ctx: RunContext, model: SearchModel): void {
     ctx.cfg.search.warmStartMargin);
 }
 
-/** Micro-batch of the fisher score: it estimates the curvature from the spread of micro-batch gradients. */
+/** Micro-batch of the fisher scores: they estimate the curvature from the spread of micro-batch gradients. */
 const FISHER_BATCH = 16;
 
 /**
@@ -182,12 +182,12 @@ async function warmStart(ctx: RunContext, model: SearchModel, budget: number): P
   const t0 = performance.now();
   const score = ctx.cfg.sensitivity ?? 'taylor';
   const idx = ctx.trainIdx.subarray(0, Math.min(512, ctx.trainIdx.length));
-  const batchSize = score === 'fisher' ? FISHER_BATCH : ctx.cfg.batch;
+  const batchSize = score === 'fisher' || score === 'channel-fisher' ? FISHER_BATCH : ctx.cfg.batch;
   const batches: { x: tf.Tensor4D; y: tf.Tensor1D }[] = [...epochBatches(ctx.data.train, idx,
     { batchSize, shuffle: false, augment: false, norm: ctx.cfg.norm, seed: 0, dropLast: false }, 0)];
   let pref: Preferences;
   try {
-    pref = sensitivityPreferences(model, batches, crossEntropy, score === 'fisher' ? 'fisher' : 'taylor');
+    pref = sensitivityPreferences(model, batches, crossEntropy, score === 'measured' ? 'taylor' : score);
     if (score === 'measured') pref = measuredPreferences(model, batches, crossEntropy, pref);
   } finally {
     tf.dispose(batches.flatMap((b) => [b.x, b.y]));
