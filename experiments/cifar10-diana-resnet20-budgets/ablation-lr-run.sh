@@ -13,7 +13,7 @@ for seed in ${SEEDS:-42 43}; do
   for budget in ${BUDGETS:-min-latency 0.45}; do
     id="b$budget-s$seed"
     [[ -f $OUT/$id/metrics.json ]] && continue
-    $H train --platform diana --target latency --from-warmup "$E/warmup" --epochs-search 2 --epochs-finetune 2 \
+    $H train --platform diana --target latency --from-warmup "$E/warmup" --sensitivity taylor --epochs-search 2 --epochs-finetune 2 \
       --train-limit 20000 --budget "$budget" --seed "$seed" --lr-schedule run --out "$OUT/$id" \
       $( [[ -d $OUT/$id ]] && echo --resume ) 2>&1 | tee -a "$OUT/log.txt"
   done

@@ -249,9 +249,12 @@ for (const d of shortDirs) {
   }
   const fixedOnce = ps.filter((p) => ['all-digital', 'all-analog', 'min-energy'].includes(key(p)));
   for (const s of [...new Set(ps.filter((p) => key(p) === 'cf-bmin-latency').map((p) => p.seed))].sort()) {
-    const cf = ps.filter((p) => p.seed === s && key(p).startsWith('cf-b')), base = [...of('min-latency', s), ...fixedOnce];
-    const heur = [...base, ...ps.filter((p) => p.seed === s && /^(uniform|max-precise)-b/.test(key(p)))];
-    cfHv.push({ length: label, seed: s, points: cf.length, channelFisher: hvOf(cf), taylor: hvOf(ps.filter((p) => p.seed === s && /^b(\d|min-latency$)/.test(key(p)))),
+    const cf = ps.filter((p) => p.seed === s && key(p).startsWith('cf-b'));
+    // At the study's length the baselines, heuristics and taylor points are the study's own (baselinesOf, uniform/, max-precise/, no-search/).
+    const base = study.length ? baselinesOf(s) : [...of('min-latency', s), ...fixedOnce];
+    const heur = [...base, ...(study.length ? [...uniform, ...maxPrecise] : ps).filter((p) => p.seed === s && /^(uniform|max-precise)-b/.test(key(p)))];
+    const taylor = (study.length ? noSearch : ps).filter((p) => p.seed === s && /^b(\d|min-latency$)/.test(key(p)));
+    cfHv.push({ length: label, seed: s, points: cf.length, channelFisher: hvOf(cf), taylor: hvOf(taylor),
       heuristics: hvOf(heur), twins: hvOf([...base, ...ps.filter((p) => p.seed === s && key(p).startsWith('random-cf-b'))]) });
   }
 }

@@ -15,7 +15,7 @@ for seed in ${SEEDS:-42 43 44}; do
   for budget in ${BUDGETS:-0.45 0.6 0.8}; do
     id="b$budget-s$seed"
     [[ -f $OUT/$id/metrics.json ]] && continue
-    $H train --platform diana --target latency --from-warmup "$E/warmup" --epochs-search 0 --epochs-finetune 4 \
+    $H train --platform diana --target latency --from-warmup "$E/warmup" --sensitivity taylor --epochs-search 0 --epochs-finetune 4 \
       --train-limit 20000 --budget "$budget" --seed "$seed" --out "$OUT/$id" \
       $( [[ -d $OUT/$id ]] && echo --resume ) 2>&1 | tee -a "$OUT/log.txt"
   done

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 E=experiments/cifar10-diana-resnet20-budgets
 H="node dist/cli/main.js"
 TRAIN_LIMIT=${TRAIN_LIMIT:-20000}
-COMMON=(--platform diana --target latency --from-warmup "$E/warmup" --epochs-search 2 --epochs-finetune 2
+COMMON=(--platform diana --target latency --from-warmup "$E/warmup" --sensitivity taylor --epochs-search 2 --epochs-finetune 2
   --train-limit "$TRAIN_LIMIT")
 if [[ ! -f $E/warmup/warmup.bin ]]; then
   rm -rf "$E/warmup"

@@ -2,7 +2,7 @@
 # A shorter fine-tune: does the mapping matter when the fine-tune has less time to repair it?
 # The study's within-layer and max-precise comparisons, fine-tuned FT_EPOCHS epochs of
 # FT_LIMIT images (default 1 × 20,000) instead of 4 × 20,000, into short/ft<E>x<N>/:
-#   b<B>              the warm start (Taylor-valued knapsack counts, the most sensitive
+#   b<B>              the warm start (--sensitivity taylor: Taylor-valued knapsack counts, the most sensitive
 #                     channels on digital; no α search, like no-search.sh)
 #   random-b<B>       its counts, channels at random (train --mapping random:<run dir>)
 #   least-b<B>        its counts, the LEAST sensitive channels on digital (within-layer.mjs)
@@ -15,10 +15,12 @@
 #   all:digital, all:analog, min-energy  seed 42 only, like the study's extra/
 # With SEARCHED=1, the default pipeline at the same length: the warm start, then FT_EPOCHS
 # epochs of α search (hard forward: it trains the deployed network) and no fine-tune:
-#   searched-b<B>
+#   searched-b<B>     (from the taylor warm start)
+#   searched-cf-b<B>  (from the channel-fisher warm start; with CHANNEL_FISHER=1 too)
 # With CHANNEL_FISHER=1, the warm start with --sensitivity channel-fisher (the curvature
-# score; at the min-latency cost too with BASELINES=1) and its own random twin:
-#   cf-b<B>, random-cf-b<B>
+# score, train's default since 2026-11-25) and its own random twin, at each budget and at
+# the min-latency baseline's cost:
+#   cf-b<B>, random-cf-b<B>, cf-bmin-latency, random-cf-bmin-latency
 # CORE=0 skips the four core points (warm start, random twin, least, max-precise) and
 # runs only what the other switches ask for (e.g. channel-fisher at the study's 4 × 20,000,
 # whose comparisons are no-search/, max-precise/ and the sweep).
@@ -41,7 +43,7 @@ point() { local id=$1; shift; run "$id" --epochs-search 0 --epochs-finetune "$EP
 for seed in ${SEEDS:-42 43 44}; do
   for budget in ${BUDGETS:-0.45 0.6 0.8}; do
     if [[ ${CORE:-1} == 1 ]]; then
-      point "b$budget-s$seed" --budget "$budget" --seed "$seed"
+      point "b$budget-s$seed" --budget "$budget" --sensitivity taylor --seed "$seed"
       point "random-b$budget-s$seed" --mapping "random:$OUT/b$budget-s$seed" --seed "$seed"
       least="$OUT/least-b$budget-s$seed.json"
       [[ -f $least ]] || node $E/within-layer.mjs "$OUT/b$budget-s$seed/mapping.json" "$OUT/b$budget-s$seed/sensitivity.json" "$least" | tee -a "$OUT/log.txt"
@@ -54,16 +56,19 @@ for seed in ${SEEDS:-42 43 44}; do
       point "cf-b$budget-s$seed" --budget "$budget" --sensitivity channel-fisher --seed "$seed"
       point "random-cf-b$budget-s$seed" --mapping "random:$OUT/cf-b$budget-s$seed" --seed "$seed"
     fi
-    if [[ ${SEARCHED:-0} == 1 ]]; then run "searched-b$budget-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget "$budget" --seed "$seed"; fi
+    if [[ ${SEARCHED:-0} == 1 ]]; then run "searched-b$budget-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget "$budget" --sensitivity taylor --seed "$seed"; fi
+    if [[ ${SEARCHED:-0} == 1 && ${CHANNEL_FISHER:-0} == 1 ]]; then
+      run "searched-cf-b$budget-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget "$budget" --sensitivity channel-fisher --seed "$seed"
+    fi
   done
+  if [[ ${CHANNEL_FISHER:-0} == 1 ]]; then
+    point "cf-bmin-latency-s$seed" --budget min-latency --sensitivity channel-fisher --seed "$seed"
+    point "random-cf-bmin-latency-s$seed" --mapping "random:$OUT/cf-bmin-latency-s$seed" --seed "$seed"
+  fi
   if [[ ${BASELINES:-0} == 1 ]]; then
-    point "bmin-latency-s$seed" --budget min-latency --seed "$seed"
+    point "bmin-latency-s$seed" --budget min-latency --sensitivity taylor --seed "$seed"
     point "random-bmin-latency-s$seed" --mapping "random:$OUT/bmin-latency-s$seed" --seed "$seed"
     point "min-latency-s$seed" --mapping min-latency --seed "$seed"
-    if [[ ${CHANNEL_FISHER:-0} == 1 ]]; then
-      point "cf-bmin-latency-s$seed" --budget min-latency --sensitivity channel-fisher --seed "$seed"
-      point "random-cf-bmin-latency-s$seed" --mapping "random:$OUT/cf-bmin-latency-s$seed" --seed "$seed"
-    fi
     if [[ $seed == 42 ]]; then
       for m in all:digital all:analog min-energy; do point "${m/:/-}-s$seed" --mapping "$m" --seed "$seed"; done
     fi

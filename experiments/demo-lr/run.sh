@@ -12,7 +12,7 @@ E=experiments/demo-lr
 H="node dist/cli/main.js"
 WARM=$E/warmup
 [[ -f $WARM/warmup.bin ]] || { rm -rf "$WARM"; $H import assets/models/resnet20-odimo-fp.onnx --out "$WARM"; }
-DEMO=(--platform diana --target latency --from-warmup "$WARM" --train-limit 1280 --test-limit 1017 --val-size 500 --batch 64)
+DEMO=(--platform diana --target latency --from-warmup "$WARM" --sensitivity taylor --train-limit 1280 --test-limit 1017 --val-size 500 --batch 64)
 point() { # name, then train's arguments
   local name=$1; shift
   [[ -f $E/points/$name/metrics.json ]] && return 0

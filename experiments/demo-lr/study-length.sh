@@ -14,7 +14,7 @@ for lr in ${LRS:-1e-4 3e-4}; do
   id="warmstart-b0.45-lr$lr-s42"
   [[ -f $E/study-length/$id/metrics.json ]] && continue
   rm -rf "$E/study-length/$id"
-  $H train --platform diana --target latency --from-warmup "$S/warmup" --epochs-search 0 --epochs-finetune 4 \
+  $H train --platform diana --target latency --from-warmup "$S/warmup" --sensitivity taylor --epochs-search 0 --epochs-finetune 4 \
     --train-limit 20000 --budget 0.45 --seed 42 --lr-finetune "$lr" --out "$E/study-length/$id" > "$E/study-length/$id.log" 2>&1
   grep -h "test accuracy" "$E/study-length/$id.log"
 done
