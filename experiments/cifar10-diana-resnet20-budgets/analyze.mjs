@@ -244,6 +244,7 @@ for (const d of shortDirs) {
     cfRows.push({ length: label, images, budget: b, channelFisher: tests(cf), twin: tests(twin), taylor: tests(of(b)), maxPrecise: tests(of(`max-precise-${b}`)),
       minLatency: b === 'bmin-latency' ? tests(of('min-latency')) : [], minusTwin: margin, minusTaylor: perSeedMargin(cf, of(b)),
       minusMaxPrecise: perSeedMargin(cf, of(`max-precise-${b}`)), minusMinLatency: b === 'bmin-latency' ? perSeedMargin(cf, of('min-latency')) : [],
+      searched: tests(of(`searched-cf-${b}`)), searchedMinusCf: perSeedMargin(of(`searched-cf-${b}`), cf),
       twinMarginOverTwoStd: margin.length > 1 ? (mean(tests(cf)) - mean(tests(twin))) / (2 * sd) : null,
       beatsTwin: margin.length > 1 && margin.every((x) => x > 0) && mean(tests(cf)) - mean(tests(twin)) > 2 * sd });
   }
@@ -261,7 +262,7 @@ for (const d of shortDirs) {
 const cfPooled = [...new Set(cfRows.map((r) => r.length))].map((length) => {
   const rs = cfRows.filter((r) => r.length === length && r.budget !== 'bmin-latency');
   const pool = (k) => { const xs = rs.flatMap((r) => r[k]); return { n: xs.length, mean: xs.length ? mean(xs) : null, std: std(xs) }; };
-  return { length, minusTwin: pool('minusTwin'), minusTaylor: pool('minusTaylor'), minusMaxPrecise: pool('minusMaxPrecise') };
+  return { length, minusTwin: pool('minusTwin'), minusTaylor: pool('minusTaylor'), minusMaxPrecise: pool('minusMaxPrecise'), searchedMinusCf: pool('searchedMinusCf') };
 });
 // The same hypervolumes at the study's length (4 × 20000): the warm start alone (no-search/),
 // the study's baselines, uniform/ and max-precise/, the sweep's random twins.
@@ -373,6 +374,12 @@ if (cfRows.length) {
   for (const q of cfPooled) md.push(`| ${q.length} | ${pm(q.minusTwin)} | ${pm(q.minusTaylor)} | ${pm(q.minusMaxPrecise)} |`);
   md.push('', '| fine-tune | seed | hypervolume: channel-fisher points | taylor points | every heuristic | fixed baselines + its twins |', '|---|---|---|---|---|---|');
   for (const h of cfHv) md.push(`| ${h.length} | ${h.seed} | ${h.channelFisher.toFixed(4)}${h.points < 4 ? ` (${h.points} points)` : ''} | ${h.taylor.toFixed(4)} | ${h.heuristics.toFixed(4)} | ${h.twins.toFixed(4)} |`);
+  if (cfRows.some((r) => r.searched.length)) {
+    md.push('', 'The α search from the channel-fisher warm start (short/: FT_EPOCHS epochs of search in place of the fine-tune, `SEARCHED=1 CHANNEL_FISHER=1`):', '',
+      '| fine-tune | budget | searched from channel-fisher | channel-fisher warm start, fine-tuned as long | searched − warm start per seed |', '|---|---|---|---|---|');
+    for (const r of cfRows.filter((r) => r.searched.length)) md.push(`| ${r.length} | ${r.budget.slice(1)} | ${fmt(r.searched)} | ${fmt(r.channelFisher)} | ${pct(r.searchedMinusCf)} |`);
+    for (const q of cfPooled.filter((q) => q.searchedMinusCf.n)) md.push('', `Pooled over 0.45 / 0.6 / 0.8 and seeds (${q.length}): searched − warm start ${pm(q.searchedMinusCf)}.`);
+  }
 }
 md.push('', '## Digital (8-bit) channels against accuracy: every fine-tuned network, grouped', '',
   '| group | n | digital channels of 794 | mean cycles | test % |', '|---|---|---|---|---|');
