@@ -8,19 +8,8 @@
 # Resumable: finished points are skipped. Then: node experiments/demo-lr/analyze.mjs
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-E=experiments/demo-lr
-H="node dist/cli/main.js"
-WARM=$E/warmup
-[[ -f $WARM/warmup.bin ]] || { rm -rf "$WARM"; $H import assets/models/resnet20-odimo-fp.onnx --out "$WARM"; }
+source experiments/demo-lr/common.sh
 DEMO=(--platform diana --target latency --from-warmup "$WARM" --sensitivity taylor --train-limit 1280 --test-limit 1017 --val-size 500 --batch 64)
-point() { # name, then train's arguments
-  local name=$1; shift
-  [[ -f $E/points/$name/metrics.json ]] && return 0
-  rm -rf "$E/points/$name"
-  $H train "${DEMO[@]}" --out "$E/points/$name" "$@" > "$E/points/$name.log" 2>&1
-  echo "$name done"
-}
-mkdir -p "$E/points"
 for s in ${SEEDS:-42 43 44}; do
   for lr in 1e-3 1e-4; do
     LR=(--lr-weights "$lr" --lr-finetune "$lr")

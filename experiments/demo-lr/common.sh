@@ -1,0 +1,15 @@
+# Sourced by run.sh and score.sh (from the repository root): the demo's warm-up, imported
+# once, and point NAME ARGS…, which trains one point with the caller's DEMO array and ARGS
+# into points/NAME (skipped when finished; its log in points/NAME.log).
+E=experiments/demo-lr
+H="node dist/cli/main.js"
+WARM=$E/warmup
+[[ -f $WARM/warmup.bin ]] || { rm -rf "$WARM"; $H import assets/models/resnet20-odimo-fp.onnx --out "$WARM"; }
+mkdir -p "$E/points"
+point() { # name, then train's arguments
+  local name=$1; shift
+  [[ -f $E/points/$name/metrics.json ]] && return 0
+  rm -rf "$E/points/$name"
+  $H train "${DEMO[@]}" --out "$E/points/$name" "$@" > "$E/points/$name.log" 2>&1
+  echo "$name done"
+}
