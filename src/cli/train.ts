@@ -16,7 +16,7 @@ import { MODELS } from '../models/zoo.js';
 import { checkBaseline } from '../train/baselines.js';
 import { Run, type RunConfig } from '../train/run.js';
 import { LR_SCHEDULES, type LrSchedule } from '../train/schedule.js';
-import { SENSITIVITY_SCORES, type SensitivityScore } from '../search/sensitivity.js';
+import { DEFAULT_SENSITIVITY, SENSITIVITY_SCORES, type SensitivityScore } from '../search/sensitivity.js';
 import { UserError } from '../util/errors.js';
 import { showProgress, startEngine, type GlobalArgs } from './common.js';
 import { dataOptions } from './data.js';
@@ -65,7 +65,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('relaxation', { choices: ['hard', 'soft'] as const, default: 'hard' as const, describe: 'hard: argmax mapping forward, softmax gradient (straight-through); soft: mixed weights' })
     .option('ternary-grad', { choices: ['clip', 'pass'] as const, default: 'clip' as const, describe: 'ternary weight gradient outside |w| <= S: zero (clip) or straight through (pass)' })
     .option('warm-start', { choices: ['auto', 'even'] as const, default: 'auto' as const, describe: 'auto: with a budget, start from the sensitivity-ranked mapping on it' })
-    .option('sensitivity', { choices: SENSITIVITY_SCORES, default: 'channel-fisher' as SensitivityScore, describe: 'warm start\'s channel score: channel-fisher (½ E[(g·d)²], the channel\'s Fisher block in the direction of its quantization change), taylor (first-order loss change), fisher (second order, diagonal empirical Fisher) or measured (per layer, the calibrated loss with the whole layer on the cheaper CU, spread by taylor)' })
+    .option('sensitivity', { choices: SENSITIVITY_SCORES, default: DEFAULT_SENSITIVITY, describe: 'warm start\'s channel score: channel-fisher (½ E[(g·d)²], the channel\'s Fisher block in the direction of its quantization change), taylor (first-order loss change), fisher (second order, diagonal empirical Fisher) or measured (per layer, the calibrated loss with the whole layer on the cheaper CU, spread by taylor)' })
     .option('warm-start-margin', { type: 'number', default: 1, describe: 'logit gap of the warm start' })
     .option('calibrate', { type: 'boolean', default: true, describe: 'match each layer\'s output statistics to the float network after a mapping change (--no-calibrate to skip)' })
     .option('lagrange-lr', { type: 'number', default: 0.5, describe: 'budget mode: step of the multiplier, lambda += lr*(cost/budget - 1) per step' })
@@ -171,7 +171,7 @@ export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>, m
     finetune: { lr: a.lrFinetune, momentum: a.momentum, weightDecay: a.weightDecay, lrQuant: a.lrQuant },
     lrWarmupFrac: a.lrWarmupFrac,
     lrSchedule: a.lrSchedule ?? 'phase',
-    sensitivity: a.sensitivity ?? 'channel-fisher',
+    sensitivity: a.sensitivity ?? DEFAULT_SENSITIVITY,
     distill: { weight: a.distill, temperature: a.distillTemperature },
     norm,
     fromWarmup: a.fromWarmup ? path.resolve(a.fromWarmup) : null,

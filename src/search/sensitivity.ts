@@ -14,7 +14,7 @@
  * (small weights to 0, large ones to ±S) is all about; the channel's own block of the
  * Fisher, in d's direction, keeps them:
  *   channel-fisher:  Δ_c(i) = ½ E_n[(g_n·d)²]                 (g_n per image; no first-order term)
- * estimated from the micro-batch products t_b = g_b·d as B·Var(t_b) + t̄². Preferences are −Δ
+ * with E_n[(g_n·d)²] estimated from the micro-batch products t_b = g_b·d as B·Var(t_b) + t̄². Preferences are −Δ
  * (0 on the most precise CU), on one scale across layers, so the knapsack can trade them.
  *   measured: per layer and cheaper CU i, the loss increase measured when ALL the layer's
  *            channels run on i (every other layer on its precise CU) and the network is
@@ -30,6 +30,8 @@ import type { Preferences } from './projection.js';
 
 export const SENSITIVITY_SCORES = ['taylor', 'fisher', 'channel-fisher', 'measured'] as const;
 export type SensitivityScore = typeof SENSITIVITY_SCORES[number];
+/** train's score when none is given (the budget study: "A second-order score that works"). */
+export const DEFAULT_SENSITIVITY: SensitivityScore = 'channel-fisher';
 
 export function sensitivityPreferences(model: SearchModel, batches: Iterable<{ x: tf.Tensor4D; y: tf.Tensor1D }>,
   loss: (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.Scalar, score: Exclude<SensitivityScore, 'measured'> = 'taylor'): Preferences {
@@ -38,33 +40,24 @@ export function sensitivityPreferences(model: SearchModel, batches: Iterable<{ x
   const weights = model.group('weights');
   const wVars = spec.layers.map((l) => weights.get(`${l.name}.w`)!);
   if (score === 'channel-fisher') return channelFisherPreferences(model, batches, loss, precise, wVars);
-  const sums = spec.layers.map((l) => tf.zeros(weights.get(`${l.name}.w`)!.shape));
-  const squares = score === 'fisher' ? spec.layers.map((l) => tf.zeros(weights.get(`${l.name}.w`)!.shape)) : null;
+  const sums = wVars.map((w) => tf.zeros(w.shape));
+  const squares = score === 'fisher' ? wVars.map((w) => tf.zeros(w.shape)) : null;
   const { nb, images } = eachGradient(model, batches, loss, precise, wVars, (grads) => {
-    spec.layers.forEach((_, k) => {
-      const g = grads[wVars[k]!.name]!;
-      const next = tf.keep(tf.add(sums[k]!, g));
-      sums[k]!.dispose();
-      sums[k] = next;
-      if (squares) {
-        const sq = tf.keep(tf.add(squares[k]!, tf.square(g)));
-        squares[k]!.dispose();
-        squares[k] = sq;
-      }
+    wVars.forEach((w, k) => {
+      const g = grads[w.name]!;
+      sums[k] = accumulate(sums[k]!, g);
+      if (squares) squares[k] = accumulate(squares[k]!, tf.square(g));
     });
   });
   // fisher: ḡ = Σ g_b / nb, H = B · Σ g_b² / nb with B = images / nb.
   const gScale = score === 'fisher' ? 1 / Math.max(1, nb) : 1;
   const hScale = nb > 0 ? images / nb / nb : 0;
-  const out: Preferences = spec.layers.map((l, k) => {
-    const plan = plans[k]!;
-    const n = platform.cus.length;
-    const pref = Array.from({ length: l.cout }, () => Array.from({ length: n }, (_, i) => (plan.eligible.includes(i) ? 0 : -Infinity)));
-    if (!plan.searchable || plan.mode !== 'per-channel') return pref;
+  const out = zeroPreferences(model);
+  spec.layers.forEach((l, k) => {
+    if (!isSplit(plans[k]!)) return;
     const qBest = model.quantizedWeights(k, precise[k]!);
-    // Output channels: the last axis (HWIO), axis 2 for depthwise [k, k, C, 1].
     const axes = channelAxes(l.kind);
-    for (const i of plan.eligible) {
+    for (const i of plans[k]!.eligible) {
       if (i === precise[k]) continue;
       const d = tf.tidy(() => {
         const diff = tf.sub(model.quantizedWeights(k, i), qBest);
@@ -73,14 +66,27 @@ export function sensitivityPreferences(model: SearchModel, batches: Iterable<{ x
         const second = tf.mul(tf.mul(squares[k]!, 0.5 * hScale), tf.square(diff));
         return tf.sum(tf.add(first, second), axes).dataSync() as Float32Array;
       });
-      d.forEach((v, c) => { pref[c]![i] = -v; });
+      d.forEach((v, c) => { out[k]![c]![i] = -v; });
     }
     qBest.dispose();
-    return pref;
   });
   tf.dispose(sums);
   if (squares) tf.dispose(squares);
   return out;
+}
+
+/** A layer whose output channels are split among CUs: the layers the scores value. */
+const isSplit = (plan: SearchModel['plans'][number]): boolean => plan.searchable && plan.mode === 'per-channel';
+
+/** Every channel 0 on each CU its layer may use (−∞ elsewhere): the scores fill in the split layers. */
+const zeroPreferences = ({ spec, plans, platform }: SearchModel): Preferences => spec.layers.map((l, k) =>
+  Array.from({ length: l.cout }, () => Array.from({ length: platform.cus.length }, (_, i) => (plans[k]!.eligible.includes(i) ? 0 : -Infinity))));
+
+/** acc + x, kept past the caller's tidy scope; acc is disposed. */
+function accumulate(acc: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  const next = tf.keep(tf.add(acc, x));
+  acc.dispose();
+  return next;
 }
 
 /**
@@ -116,12 +122,11 @@ const channelAxes = (kind: string): number[] => (kind === 'depthwise' ? [0, 1, 3
  */
 function channelFisherPreferences(model: SearchModel, batches: Iterable<{ x: tf.Tensor4D; y: tf.Tensor1D }>,
   loss: (logits: tf.Tensor2D, y: tf.Tensor1D) => tf.Scalar, precise: number[], wVars: tf.Variable[]): Preferences {
-  const { platform, plans, spec } = model;
-  const split = (k: number) => plans[k]!.searchable && plans[k]!.mode === 'per-channel';
+  const { plans, spec } = model;
   // d per split layer and cheaper CU, and the running Σ t_b, Σ t_b².
   const probes: { k: number; i: number; d: tf.Tensor; t: tf.Tensor; t2: tf.Tensor }[] = [];
   spec.layers.forEach((l, k) => {
-    if (!split(k)) return;
+    if (!isSplit(plans[k]!)) return;
     for (const i of plans[k]!.eligible) {
       if (i === precise[k]) continue;
       const d = tf.tidy(() => tf.sub(model.quantizedWeights(k, i), model.quantizedWeights(k, precise[k]!)));
@@ -132,13 +137,11 @@ function channelFisherPreferences(model: SearchModel, batches: Iterable<{ x: tf.
     const { nb, images } = eachGradient(model, batches, loss, precise, wVars, (grads) => {
       for (const p of probes) {
         const tb = tf.sum(tf.mul(grads[wVars[p.k]!.name]!, p.d), channelAxes(spec.layers[p.k]!.kind));
-        const t = tf.keep(tf.add(p.t, tb)), t2 = tf.keep(tf.add(p.t2, tf.square(tb)));
-        tf.dispose([p.t, p.t2]);
-        p.t = t; p.t2 = t2;
+        p.t = accumulate(p.t, tb);
+        p.t2 = accumulate(p.t2, tf.square(tb));
       }
     });
-    const out: Preferences = spec.layers.map((l, k) => Array.from({ length: l.cout }, () =>
-      Array.from({ length: platform.cus.length }, (_, i) => (plans[k]!.eligible.includes(i) ? 0 : -Infinity))));
+    const out = zeroPreferences(model);
     const B = nb > 0 ? images / nb : 1;
     for (const p of probes) {
       const t = p.t.dataSync(), t2 = p.t2.dataSync();
