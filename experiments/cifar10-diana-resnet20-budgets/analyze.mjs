@@ -245,6 +245,13 @@ for (const d of shortDirs) {
       minLatency: b === 'bmin-latency' ? tests(of('min-latency')) : [], minusTwin: margin, minusTaylor: perSeedMargin(cf, of(b)),
       minusMaxPrecise: perSeedMargin(cf, of(`max-precise-${b}`)), minusMinLatency: b === 'bmin-latency' ? perSeedMargin(cf, of('min-latency')) : [],
       searched: tests(of(`searched-cf-${b}`)), searchedMinusCf: perSeedMargin(of(`searched-cf-${b}`), cf),
+      // The α search with the exact cost gradient (EXACT=1): against the warm start, the soft-gradient search, and
+      // its own random twin (random channels with the searched mapping's counts, fine-tuned as long: criterion 4's comparison).
+      exact: tests(of(`searched-cf-exact-${b}`)), exactTwin: tests(of(`random-searched-cf-exact-${b}`)), exactMinusCf: perSeedMargin(of(`searched-cf-exact-${b}`), cf),
+      exactMinusSoft: perSeedMargin(of(`searched-cf-exact-${b}`), of(`searched-cf-${b}`)),
+      exactMinusTwin: perSeedMargin(of(`searched-cf-exact-${b}`), of(`random-searched-cf-exact-${b}`)),
+      exactMarginOverTwoStd: of(`random-searched-cf-exact-${b}`).length > 1
+        ? (mean(tests(of(`searched-cf-exact-${b}`))) - mean(tests(of(`random-searched-cf-exact-${b}`)))) / (2 * Math.max(std(tests(of(`searched-cf-exact-${b}`))), std(tests(of(`random-searched-cf-exact-${b}`))))) : null,
       twinMarginOverTwoStd: margin.length > 1 ? (mean(tests(cf)) - mean(tests(twin))) / (2 * sd) : null,
       beatsTwin: margin.length > 1 && margin.every((x) => x > 0) && mean(tests(cf)) - mean(tests(twin)) > 2 * sd });
   }
@@ -262,7 +269,8 @@ for (const d of shortDirs) {
 const cfPooled = [...new Set(cfRows.map((r) => r.length))].map((length) => {
   const rs = cfRows.filter((r) => r.length === length && r.budget !== 'bmin-latency');
   const pool = (k) => { const xs = rs.flatMap((r) => r[k]); return { n: xs.length, mean: xs.length ? mean(xs) : null, std: std(xs) }; };
-  return { length, minusTwin: pool('minusTwin'), minusTaylor: pool('minusTaylor'), minusMaxPrecise: pool('minusMaxPrecise'), searchedMinusCf: pool('searchedMinusCf') };
+  return { length, minusTwin: pool('minusTwin'), minusTaylor: pool('minusTaylor'), minusMaxPrecise: pool('minusMaxPrecise'), searchedMinusCf: pool('searchedMinusCf'),
+    exactMinusCf: pool('exactMinusCf'), exactMinusSoft: pool('exactMinusSoft'), exactMinusTwin: pool('exactMinusTwin') };
 });
 // The same hypervolumes at the study's length (4 × 20000): the warm start alone (no-search/),
 // the study's baselines, uniform/ and max-precise/, the sweep's random twins.
@@ -379,6 +387,12 @@ if (cfRows.length) {
       '| fine-tune | budget | searched from channel-fisher | channel-fisher warm start, fine-tuned as long | searched − warm start per seed |', '|---|---|---|---|---|');
     for (const r of cfRows.filter((r) => r.searched.length)) md.push(`| ${r.length} | ${r.budget.slice(1)} | ${fmt(r.searched)} | ${fmt(r.channelFisher)} | ${pct(r.searchedMinusCf)} |`);
     for (const q of cfPooled.filter((q) => q.searchedMinusCf.n)) md.push('', `Pooled over 0.45 / 0.6 / 0.8 and seeds (${q.length}): searched − warm start ${pm(q.searchedMinusCf)}.`);
+  }
+  if (cfRows.some((r) => r.exact.length)) {
+    md.push('', 'The α search with the exact cost gradient (`--cost-grad exact`: per channel, the exact cost of moving it alone; `SEARCHED=1 CHANNEL_FISHER=1 EXACT=1`), from the channel-fisher warm start:', '',
+      '| fine-tune | budget | searched, exact cost gradient | searched, soft cost gradient | warm start, fine-tuned as long | its random twin | − warm start per seed | − soft per seed | − twin per seed | (mean − twin) / (2 × max std) |', '|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of cfRows.filter((r) => r.exact.length)) md.push(`| ${r.length} | ${r.budget.slice(1)} | ${fmt(r.exact)} | ${fmt(r.searched)} | ${fmt(r.channelFisher)} | ${fmt(r.exactTwin)} | ${pct(r.exactMinusCf)} | ${pct(r.exactMinusSoft)} | ${pct(r.exactMinusTwin)} | ${r.exactMarginOverTwoStd?.toFixed(2) ?? '—'}${r.exactMinusTwin.length > 1 && r.exactMinusTwin.every((x) => x > 0) && r.exactMarginOverTwoStd > 1 ? ' (criterion 4 holds)' : ''} |`);
+    for (const q of cfPooled.filter((q) => q.exactMinusCf.n)) md.push('', `Pooled over 0.45 / 0.6 / 0.8 and seeds (${q.length}): exact − warm start ${pm(q.exactMinusCf)}, exact − soft ${pm(q.exactMinusSoft)}, exact − twin ${pm(q.exactMinusTwin)}.`);
   }
 }
 md.push('', '## Digital (8-bit) channels against accuracy: every fine-tuned network, grouped', '',

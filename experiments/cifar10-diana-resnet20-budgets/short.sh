@@ -17,6 +17,8 @@
 # epochs of α search (hard forward: it trains the deployed network) and no fine-tune:
 #   searched-b<B>     (from the taylor warm start)
 #   searched-cf-b<B>  (from the channel-fisher warm start; with CHANNEL_FISHER=1 too)
+#   searched-cf-exact-b<B>  (the same with --cost-grad exact; with CHANNEL_FISHER=1 EXACT=1 too)
+#                           and random-searched-cf-exact-b<B>, random channels with its counts
 # With CHANNEL_FISHER=1, the warm start with --sensitivity channel-fisher (the curvature
 # score, train's default since 2026-11-25) and its own random twin, at each budget and at
 # the min-latency baseline's cost:
@@ -59,6 +61,10 @@ for seed in ${SEEDS:-42 43 44}; do
     if [[ ${SEARCHED:-0} == 1 ]]; then run "searched-b$budget-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget "$budget" --sensitivity taylor --seed "$seed"; fi
     if [[ ${SEARCHED:-0} == 1 && ${CHANNEL_FISHER:-0} == 1 ]]; then
       run "searched-cf-b$budget-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget "$budget" --sensitivity channel-fisher --seed "$seed"
+    fi
+    if [[ ${SEARCHED:-0} == 1 && ${CHANNEL_FISHER:-0} == 1 && ${EXACT:-0} == 1 ]]; then
+      run "searched-cf-exact-b$budget-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget "$budget" --sensitivity channel-fisher --cost-grad exact --seed "$seed"
+      point "random-searched-cf-exact-b$budget-s$seed" --mapping "random:$OUT/searched-cf-exact-b$budget-s$seed" --seed "$seed"
     fi
   done
   if [[ ${CHANNEL_FISHER:-0} == 1 ]]; then

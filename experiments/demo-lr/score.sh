@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source experiments/demo-lr/common.sh
-DEMO=(--platform diana --target latency --from-warmup "$WARM" --train-limit 1280 --test-limit 1017 --val-size 500 --batch 64 --lr-weights 1e-4 --lr-finetune 1e-4)
+DEMO=("${DEMO_LR[@]}")
 for s in ${SEEDS:-42 43 44}; do
   for b in min-latency 0.4 0.6 0.8; do
     for score in taylor channel-fisher; do

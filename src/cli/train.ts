@@ -27,7 +27,7 @@ export interface TrainArgs extends GlobalArgs {
   trainLimit: number; testLimit: number; valSize: number; out?: string; resume: boolean; fromWarmup?: string;
   lrWarmup: number; lrWeights: number; lrAlpha?: number; alphaTravel: number; lrQuant: number; lrFinetune: number; lrWarmupFrac: number; lrSchedule: LrSchedule;
   momentum: number; weightDecay: number; weightDecayWarmup: number; temperatureStart: number; temperatureEnd: number; costTemperature: number;
-  relaxation: 'hard' | 'soft'; ternaryGrad: 'clip' | 'pass'; warmStart: 'auto' | 'even'; warmStartMargin: number; sensitivity: SensitivityScore; calibrate: boolean;
+  relaxation: 'hard' | 'soft'; ternaryGrad: 'clip' | 'pass'; warmStart: 'auto' | 'even'; warmStartMargin: number; sensitivity: SensitivityScore; costGrad?: 'soft' | 'exact'; calibrate: boolean;
   budget?: string; budgetLatencyMs?: number; budgetEnergyMj?: number; lagrangeLr: number;
   distill: number; distillTemperature: number;
   warmupOnly?: boolean; mapping?: string;
@@ -65,6 +65,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('relaxation', { choices: ['hard', 'soft'] as const, default: 'hard' as const, describe: 'hard: argmax mapping forward, softmax gradient (straight-through); soft: mixed weights' })
     .option('ternary-grad', { choices: ['clip', 'pass'] as const, default: 'clip' as const, describe: 'ternary weight gradient outside |w| <= S: zero (clip) or straight through (pass)' })
     .option('warm-start', { choices: ['auto', 'even'] as const, default: 'auto' as const, describe: 'auto: with a budget, start from the sensitivity-ranked mapping on it' })
+    .option('cost-grad', { choices: ['soft', 'exact'] as const, default: 'soft' as const, describe: 'the search cost term\'s gradient: soft (the smooth cost model\'s) or exact (per channel, what moving it alone to each CU costs by the count tables; hard relaxation, per-channel splits)' })
     .option('sensitivity', { choices: SENSITIVITY_SCORES, default: DEFAULT_SENSITIVITY, describe: 'warm start\'s channel score: channel-fisher (½ E[(g·d)²], the channel\'s Fisher block in the direction of its quantization change), taylor (first-order loss change), fisher (second order, diagonal empirical Fisher) or measured (per layer, the calibrated loss with the whole layer on the cheaper CU, spread by taylor)' })
     .option('warm-start-margin', { type: 'number', default: 1, describe: 'logit gap of the warm start' })
     .option('calibrate', { type: 'boolean', default: true, describe: 'match each layer\'s output statistics to the float network after a mapping change (--no-calibrate to skip)' })
@@ -172,6 +173,7 @@ export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>, m
     lrWarmupFrac: a.lrWarmupFrac,
     lrSchedule: a.lrSchedule ?? 'phase',
     sensitivity: a.sensitivity ?? DEFAULT_SENSITIVITY,
+    costGrad: a.costGrad ?? 'soft',
     distill: { weight: a.distill, temperature: a.distillTemperature },
     norm,
     fromWarmup: a.fromWarmup ? path.resolve(a.fromWarmup) : null,

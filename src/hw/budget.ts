@@ -122,6 +122,24 @@ export function maxPreciseCounts(p: Platform, plans: LayerPlan[], objective: Obj
   return { counts, precise: counts.reduce((s, c, l) => s + c[top[l]!]!, 0), cost: networkObjective(p, plans, counts, objective) };
 }
 
+/**
+ * One layer's exact cost of moving a single channel: M[a][i] = cost(n − e_a + e_i) − cost(n)
+ * for CUs a (holding a channel) and i that may both run the layer; 0 on the diagonal, NaN
+ * where the move is impossible. The search's exact cost gradient: what the count tables
+ * say one channel's move costs, fixed overheads and ceil steps included.
+ */
+export function moveCosts(p: Platform, plan: LayerPlan, counts: number[], objective: Objective): number[][] {
+  const base = costOf(p, plan, counts, objective);
+  return p.cus.map((_, a) => p.cus.map((_, i) => {
+    if (!plan.eligible.includes(a) || !plan.eligible.includes(i) || counts[a]! < 1) return NaN;
+    if (a === i) return 0;
+    const moved = counts.slice();
+    moved[a]!--;
+    moved[i]!++;
+    return costOf(p, plan, moved, objective) - base;
+  }));
+}
+
 /** The lowest network cost any mapping reaches (the cost is a sum over layers). */
 export function cheapestCost(p: Platform, plans: LayerPlan[], objective: Objective): number {
   return plans.reduce((s, plan) => s + Math.min(...countOptions(p, plan).map((c) => costOf(p, plan, c, objective))), 0);

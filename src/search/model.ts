@@ -459,6 +459,15 @@ export class SearchModel {
     return { logits: tf.reshape(out, [x.shape[0], this.spec.numClasses]), counts: tf.stack(counts, 1) as tf.Tensor2D };
   }
 
+  /**
+   * θ [numCUs, C] of each per-channel searchable layer at temperature T, as the forward
+   * pass computes it (one-hot with the hard relaxation, straight-through to softmax(α/T));
+   * null for the other layers. Call inside tf.tidy / variableGrads.
+   */
+  channelThetas(temperature: number): (tf.Tensor2D | null)[] {
+    return this.layers.map((info, k) => (info.plan.searchable && !info.split && !info.single ? this.theta(k, temperature) : null));
+  }
+
   /** Soft channel counts per CU [numCUs, layers] at temperature T, without a forward pass. */
   softCounts(temperature: number): tf.Tensor2D {
     return tf.tidy(() => tf.stack(this.layers.map((_, k) => this.layerCounts(k, temperature)), 1) as tf.Tensor2D);

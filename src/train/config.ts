@@ -57,6 +57,8 @@ export interface RunConfig {
   lrSchedule?: LrSchedule;
   /** The warm start's channel score (search/sensitivity.ts); absent in older runs: 'taylor'. */
   sensitivity?: SensitivityScore;
+  /** The search cost term's gradient: the soft cost model's, or exact one-channel moves (search/exact_cost.ts); absent in older runs: 'soft'. */
+  costGrad?: 'soft' | 'exact';
   /** Knowledge distillation from the float warm-up network: weight of the KL term (0: off) and its temperature. */
   distill: { weight: number; temperature: number };
   norm: Normalization;

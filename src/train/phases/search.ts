@@ -16,6 +16,7 @@ import { networkObjective } from '../../hw/budget.js';
 import { byPrecision } from '../../hw/platform.js';
 import type { SoftCost } from '../../hw/soft.js';
 import { projectToBudget, type Preferences } from '../../search/projection.js';
+import { exactCostTerm } from '../../search/exact_cost.js';
 import { measuredPreferences, sensitivityPreferences } from '../../search/sensitivity.js';
 import type { SearchModel } from '../../search/model.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
@@ -61,16 +62,23 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
   const L = ctx.spec.layers.length, n = platform.cus.length;
   const hardCost = (counts: Float32Array) => networkObjective(platform, plans,
     Array.from({ length: L }, (_, l) => Array.from({ length: n }, (_, i) => Math.round(counts[i * L + l]!))), cfg.target);
+  // The cost term: the soft cost model's, or the exact one (--cost-grad exact).
+  const exact = (cfg.costGrad ?? 'soft') === 'exact';
+  const softCost = (counts: tf.Tensor2D): tf.Scalar => {
+    const c = soft.evaluate(counts);
+    return cfg.target === 'latency' ? c.latency : c.energy;
+  };
+  let stepT = s.temperatureStart;
   for (let epoch = state.epoch; epoch < E; epoch++) {
     const t0 = performance.now();
     const r = networkEpoch(ctx, 'search', epoch, model, vars, bar, {
       beforeStep: (g) => {
         sgdW.options.lr = weightLrAt(cfg.lrSchedule ?? 'phase', s.lrWeights, g, total, 0, (E + cfg.epochsFinetune) * ctx.stepsPerEpoch, cfg.lrWarmupFrac);
-        return temperatureAt(s.temperatureStart, s.temperatureEnd, g, total);
+        stepT = temperatureAt(s.temperatureStart, s.temperatureEnd, g, total);
+        return stepT;
       },
       lossOf: (out, y, t) => {
-        const c = soft.evaluate(out.counts);
-        const cost = cfg.target === 'latency' ? c.latency : c.energy;
+        const cost = exact ? exactCostTerm(model, cfg.target, stepT) : softCost(out.counts);
         const weight = lagrange ? lagrange.lambda / budget!.value : cfg.lambda / costRef;
         return tf.add(taskLoss(out.logits, y, t, cfg.distill), tf.mul(cost, weight)) as tf.Scalar;
       },
