@@ -19,6 +19,7 @@
 #   searched-cf-b<B>  (from the channel-fisher warm start; with CHANNEL_FISHER=1 too)
 #   searched-cf-exact-b<B>  (the same with --cost-grad exact; with CHANNEL_FISHER=1 EXACT=1 too)
 #                           and random-searched-cf-exact-b<B>, random channels with its counts
+#                           (also at the min-latency baseline's cost: B = min-latency)
 # With CHANNEL_FISHER=1, the warm start with --sensitivity channel-fisher (the curvature
 # score, train's default since 2026-11-25) and its own random twin, at each budget and at
 # the min-latency baseline's cost:
@@ -70,6 +71,10 @@ for seed in ${SEEDS:-42 43 44}; do
   if [[ ${CHANNEL_FISHER:-0} == 1 ]]; then
     point "cf-bmin-latency-s$seed" --budget min-latency --sensitivity channel-fisher --seed "$seed"
     point "random-cf-bmin-latency-s$seed" --mapping "random:$OUT/cf-bmin-latency-s$seed" --seed "$seed"
+  fi
+  if [[ ${SEARCHED:-0} == 1 && ${CHANNEL_FISHER:-0} == 1 && ${EXACT:-0} == 1 ]]; then
+    run "searched-cf-exact-bmin-latency-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget min-latency --sensitivity channel-fisher --cost-grad exact --seed "$seed"
+    point "random-searched-cf-exact-bmin-latency-s$seed" --mapping "random:$OUT/searched-cf-exact-bmin-latency-s$seed" --seed "$seed"
   fi
   if [[ ${BASELINES:-0} == 1 ]]; then
     point "bmin-latency-s$seed" --budget min-latency --sensitivity taylor --seed "$seed"
