@@ -389,7 +389,7 @@ if (cfRows.length) {
     for (const q of cfPooled.filter((q) => q.searchedMinusCf.n)) md.push('', `Pooled over 0.45 / 0.6 / 0.8 and seeds (${q.length}): searched − warm start ${pm(q.searchedMinusCf)}.`);
   }
   if (cfRows.some((r) => r.exact.length)) {
-    md.push('', 'The α search with the exact cost gradient (`--cost-grad exact`: per channel, the exact cost of moving it alone; `SEARCHED=1 CHANNEL_FISHER=1 EXACT=1`), from the channel-fisher warm start:', '',
+    md.push('', 'The α search with the exact cost gradient (`--cost-grad exact`: per channel, the exact cost of moving it alone; `CHANNEL_FISHER=1 EXACT=1`), from the channel-fisher warm start:', '',
       '| fine-tune | budget | searched, exact cost gradient | searched, soft cost gradient | warm start, fine-tuned as long | its random twin | − warm start per seed | − soft per seed | − twin per seed | (mean − twin) / (2 × max std) |', '|---|---|---|---|---|---|---|---|---|---|');
     for (const r of cfRows.filter((r) => r.exact.length)) md.push(`| ${r.length} | ${r.budget.slice(1)} | ${fmt(r.exact)} | ${fmt(r.searched)} | ${fmt(r.channelFisher)} | ${fmt(r.exactTwin)} | ${pct(r.exactMinusCf)} | ${pct(r.exactMinusSoft)} | ${pct(r.exactMinusTwin)} | ${r.exactMarginOverTwoStd?.toFixed(2) ?? '—'}${r.exactMinusTwin.length > 1 && r.exactMinusTwin.every((x) => x > 0) && r.exactMarginOverTwoStd > 1 ? ' (criterion 4 holds)' : ''} |`);
     for (const q of cfPooled.filter((q) => q.exactMinusCf.n)) md.push('', `Pooled over 0.45 / 0.6 / 0.8 and seeds (${q.length}): exact − warm start ${pm(q.exactMinusCf)}, exact − soft ${pm(q.exactMinusSoft)}, exact − twin ${pm(q.exactMinusTwin)}.`);

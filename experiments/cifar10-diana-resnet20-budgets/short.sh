@@ -15,11 +15,12 @@
 #   all:digital, all:analog, min-energy  seed 42 only, like the study's extra/
 # With SEARCHED=1, the default pipeline at the same length: the warm start, then FT_EPOCHS
 # epochs of α search (hard forward: it trains the deployed network) and no fine-tune:
-#   searched-b<B>     (from the taylor warm start)
-#   searched-cf-b<B>  (from the channel-fisher warm start; with CHANNEL_FISHER=1 too)
-#   searched-cf-exact-b<B>  (the same with --cost-grad exact; with CHANNEL_FISHER=1 EXACT=1 too)
-#                           and random-searched-cf-exact-b<B>, random channels with its counts
-#                           (also at the min-latency baseline's cost: B = min-latency)
+#   searched-b<B>     (from the taylor warm start; SEARCHED=1 without CHANNEL_FISHER=1)
+#   searched-cf-b<B>  (from the channel-fisher warm start; SEARCHED=1 CHANNEL_FISHER=1)
+# With EXACT=1 CHANNEL_FISHER=1, the same search from the channel-fisher warm start with
+# --cost-grad exact, and random channels with the searched mapping's counts, fine-tuned as
+# long, at each budget and at the min-latency baseline's cost (B = min-latency):
+#   searched-cf-exact-b<B>, random-searched-cf-exact-b<B>
 # With CHANNEL_FISHER=1, the warm start with --sensitivity channel-fisher (the curvature
 # score, train's default since 2026-11-25) and its own random twin, at each budget and at
 # the min-latency baseline's cost:
@@ -59,11 +60,11 @@ for seed in ${SEEDS:-42 43 44}; do
       point "cf-b$budget-s$seed" --budget "$budget" --sensitivity channel-fisher --seed "$seed"
       point "random-cf-b$budget-s$seed" --mapping "random:$OUT/cf-b$budget-s$seed" --seed "$seed"
     fi
-    if [[ ${SEARCHED:-0} == 1 ]]; then run "searched-b$budget-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget "$budget" --sensitivity taylor --seed "$seed"; fi
+    if [[ ${SEARCHED:-0} == 1 && ${CHANNEL_FISHER:-0} != 1 ]]; then run "searched-b$budget-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget "$budget" --sensitivity taylor --seed "$seed"; fi
     if [[ ${SEARCHED:-0} == 1 && ${CHANNEL_FISHER:-0} == 1 ]]; then
       run "searched-cf-b$budget-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget "$budget" --sensitivity channel-fisher --seed "$seed"
     fi
-    if [[ ${SEARCHED:-0} == 1 && ${CHANNEL_FISHER:-0} == 1 && ${EXACT:-0} == 1 ]]; then
+    if [[ ${CHANNEL_FISHER:-0} == 1 && ${EXACT:-0} == 1 ]]; then
       run "searched-cf-exact-b$budget-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget "$budget" --sensitivity channel-fisher --cost-grad exact --seed "$seed"
       point "random-searched-cf-exact-b$budget-s$seed" --mapping "random:$OUT/searched-cf-exact-b$budget-s$seed" --seed "$seed"
     fi
@@ -72,7 +73,7 @@ for seed in ${SEEDS:-42 43 44}; do
     point "cf-bmin-latency-s$seed" --budget min-latency --sensitivity channel-fisher --seed "$seed"
     point "random-cf-bmin-latency-s$seed" --mapping "random:$OUT/cf-bmin-latency-s$seed" --seed "$seed"
   fi
-  if [[ ${SEARCHED:-0} == 1 && ${CHANNEL_FISHER:-0} == 1 && ${EXACT:-0} == 1 ]]; then
+  if [[ ${CHANNEL_FISHER:-0} == 1 && ${EXACT:-0} == 1 ]]; then
     run "searched-cf-exact-bmin-latency-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget min-latency --sensitivity channel-fisher --cost-grad exact --seed "$seed"
     point "random-searched-cf-exact-bmin-latency-s$seed" --mapping "random:$OUT/searched-cf-exact-bmin-latency-s$seed" --seed "$seed"
   fi
