@@ -3,6 +3,7 @@ import type { Normalization } from '../data/pipeline.js';
 import type { Objective } from '../hw/cost.js';
 import type { Assignment } from '../search/model.js';
 import type { SensitivityScore } from '../search/sensitivity.js';
+import type { Flips } from '../search/flips.js';
 import type { LrSchedule } from './schedule.js';
 
 export interface RunConfig {
@@ -94,6 +95,8 @@ export interface EpochRecord {
   discreteCost: { cycles: number; ms: number; energyMJ: number } | null;
   /** Budget mode: the Lagrange multiplier at the epoch's end. */
   lagrange?: number | null;
+  /** Search epochs: argmax changes summed over the epoch's steps, and the distinct channels that changed (search/flips.ts). */
+  flips?: Flips;
   /** Fraction of each layer's channels per CU in the discrete mapping. */
   fractions: Record<string, Record<string, number>> | null;
   seconds: number;

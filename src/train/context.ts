@@ -18,6 +18,7 @@ import type { Assignment, SearchModel } from '../search/model.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { exactCostUnsupported } from '../search/exact_cost.js';
+import type { Flips } from '../search/flips.js';
 import type { Adam } from './adam.js';
 import { assignAll, loadTensors, saveTensors } from '../models/checkpoint.js';
 import type { EpochRecord, RunConfig, RunState } from './config.js';
@@ -102,7 +103,7 @@ export class RunContext {
   record(phase: EpochRecord['phase'], epoch: number, loss: number, trainAccuracy: number, valAccuracy: number,
     t0: number, seen: number, extra: {
       temperature?: number | null; expectedCost?: number | null; assignment?: Assignment | null; model?: SearchModel;
-      discreteValAccuracy?: number | null; lagrange?: number | null;
+      discreteValAccuracy?: number | null; lagrange?: number | null; flips?: Flips;
     } = {}): EpochRecord {
     const seconds = (performance.now() - t0) / 1000;
     let discreteCost: EpochRecord['discreteCost'] = null;
@@ -117,14 +118,15 @@ export class RunContext {
     const r: EpochRecord = {
       phase, epoch: epoch + 1, loss, trainAccuracy, valAccuracy, discreteValAccuracy: extra.discreteValAccuracy ?? null,
       temperature: extra.temperature ?? null, expectedCost: extra.expectedCost ?? null, discreteCost,
-      ...(extra.lagrange != null ? { lagrange: extra.lagrange } : {}), fractions,
+      ...(extra.lagrange != null ? { lagrange: extra.lagrange } : {}), ...(extra.flips ? { flips: extra.flips } : {}), fractions,
       seconds, imgPerSec: seen / seconds, numTensors: tf.memory().numTensors,
     };
     const cost = discreteCost ? ` | ${discreteCost.cycles.toFixed(0)} cycles ${discreteCost.energyMJ.toFixed(5)} mJ` : '';
     const dv = r.discreteValAccuracy !== null && r.discreteValAccuracy !== valAccuracy ? ` (discrete ${(100 * r.discreteValAccuracy).toFixed(2)}%)` : '';
     this.say(`${phase} epoch ${r.epoch}: loss ${loss.toFixed(4)} train ${(100 * trainAccuracy).toFixed(2)}% ` +
       `val ${(100 * valAccuracy).toFixed(2)}%${dv}${r.temperature !== null ? ` T ${r.temperature.toFixed(3)}` : ''}` +
-      `${extra.lagrange != null ? ` λ ${extra.lagrange.toFixed(3)}` : ''}${cost} (${seconds.toFixed(1)} s)`);
+      `${extra.lagrange != null ? ` λ ${extra.lagrange.toFixed(3)}` : ''}${cost}` +
+      `${extra.flips ? ` | ${extra.flips.moves} channel move(s), ${extra.flips.channels} channel(s)` : ''} (${seconds.toFixed(1)} s)`);
     return r;
   }
 

@@ -17,6 +17,7 @@ import { byPrecision } from '../../hw/platform.js';
 import type { SoftCost } from '../../hw/soft.js';
 import { projectToBudget, type Preferences } from '../../search/projection.js';
 import { exactCostTerm } from '../../search/exact_cost.js';
+import { FlipCounter } from '../../search/flips.js';
 import { measuredPreferences, sensitivityPreferences } from '../../search/sensitivity.js';
 import type { SearchModel } from '../../search/model.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
@@ -69,6 +70,8 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
     return cfg.target === 'latency' ? c.latency : c.energy;
   };
   let stepT = s.temperatureStart;
+  const flips = new FlipCounter();
+  flips.observe(model.discretise());
   for (let epoch = state.epoch; epoch < E; epoch++) {
     const t0 = performance.now();
     const r = networkEpoch(ctx, 'search', epoch, model, vars, bar, {
@@ -83,7 +86,10 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
         return tf.add(taskLoss(out.logits, y, t, cfg.distill), tf.mul(cost, weight)) as tf.Scalar;
       },
       apply: (grads) => { sgdW.apply(weights, grads); adam.apply(alpha, grads); sgdQ.apply(quant, grads); },
-      afterStep: lagrange && s.relaxation === 'hard' ? (counts) => { lagrange.update(hardCost(counts)); } : undefined,
+      afterStep: (counts) => {
+        if (lagrange && s.relaxation === 'hard') lagrange.update(hardCost(counts));
+        flips.observe(model.discretise());
+      },
       teacher,
     });
     const T = r.temperature;
@@ -102,6 +108,7 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
     }
     const rec = ctx.record('search', epoch, r.loss / r.seen, r.correct / r.seen, valAccuracy, t0, r.seen, {
       temperature: T, expectedCost: expected, assignment, model, discreteValAccuracy: discreteVal, lagrange: lagrange?.lambda ?? null,
+      flips: flips.take(),
     });
     state.adamStep = adam.step;
     if (lagrange) state.lagrange = lagrange.lambda;
