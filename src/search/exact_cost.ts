@@ -12,12 +12,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { moveCosts, networkObjective } from '../hw/budget.js';
-import type { Objective } from '../hw/cost.js';
-import type { SearchModel } from './model.js';
+import type { LayerPlan, Objective } from '../hw/cost.js';
+import type { Assignment, SearchModel } from './model.js';
 
-export function exactCostTerm(model: SearchModel, objective: Objective, temperature: number): tf.Scalar {
+/** `assignment`: the argmax mapping the forward pass uses (model.discretise(), which the caller may already hold). */
+export function exactCostTerm(model: SearchModel, assignment: Assignment, objective: Objective, temperature: number): tf.Scalar {
   const { platform, plans } = model;
-  const assignment = model.discretise();
   const counts = model.countsOf(assignment);
   const thetas = model.channelThetas(temperature);
   let term: tf.Tensor = tf.scalar(networkObjective(platform, plans, counts, objective));
@@ -35,8 +35,8 @@ export function exactCostTerm(model: SearchModel, objective: Objective, temperat
 }
 
 /** Why the exact cost term cannot drive this search (null: it can). */
-export function exactCostUnsupported(model: Pick<SearchModel, 'plans'>, relaxation: 'hard' | 'soft'): string | null {
+export function exactCostUnsupported(plans: LayerPlan[], relaxation: 'hard' | 'soft'): string | null {
   if (relaxation !== 'hard') return 'it needs the hard relaxation (--relaxation hard)';
-  const layer = model.plans.find((p) => p.searchable && p.mode !== 'per-channel');
+  const layer = plans.find((p) => p.searchable && p.mode !== 'per-channel');
   return layer ? `${layer.layer.name} is a ${layer.mode} split, which it does not cover (per-channel splits only)` : null;
 }

@@ -25,6 +25,9 @@ export class FlipCounter {
     this.last = assignment;
   }
 
+  /** The mapping last observed (null before the first). */
+  get current(): Assignment | null { return this.last; }
+
   /** The period's counts; the next period starts from the last mapping observed. */
   take(): Flips {
     const out = { moves: this.moves, channels: this.touched.size };

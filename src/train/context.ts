@@ -14,11 +14,11 @@ import { networkCost, planLayers, type LayerPlan } from '../hw/cost.js';
 import type { Platform } from '../hw/platform.js';
 import type { ParamStore } from '../models/params.js';
 import { geometry, type ModelSpec } from '../models/spec.js';
+import { exactCostUnsupported } from '../search/exact_cost.js';
+import type { Flips } from '../search/flips.js';
 import type { Assignment, SearchModel } from '../search/model.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
-import { exactCostUnsupported } from '../search/exact_cost.js';
-import type { Flips } from '../search/flips.js';
 import type { Adam } from './adam.js';
 import { assignAll, loadTensors, saveTensors } from '../models/checkpoint.js';
 import type { EpochRecord, RunConfig, RunState } from './config.js';
@@ -56,7 +56,7 @@ export class RunContext {
       throw new UserError(`platform ${platform.name} leaves nothing to search in ${spec.name}: ` +
         'no layer can run on more than one compute unit');
     }
-    const noExact = cfg.costGrad === 'exact' && cfg.epochsSearch > 0 && !cfg.fixedMapping ? exactCostUnsupported({ plans: this.plans }, cfg.search.relaxation) : null;
+    const noExact = cfg.costGrad === 'exact' && cfg.epochsSearch > 0 && !cfg.fixedMapping ? exactCostUnsupported(this.plans, cfg.search.relaxation) : null;
     if (noExact) throw new UserError(`--cost-grad exact: ${noExact}`);
     this.split = trainValSplit(data.train.n, cfg.valSize, cfg.seed);
     const t = this.split.train;

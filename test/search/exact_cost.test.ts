@@ -83,7 +83,7 @@ describe('exactCostTerm', () => {
     const alphas = m.group('alpha');
     const before = tf.memory().numTensors;
     const { value, grads } = tf.tidy(() => {
-      const r = tf.variableGrads(() => exactCostTerm(m, 'latency', T), [...alphas.values()]);
+      const r = tf.variableGrads(() => exactCostTerm(m, m.discretise(), 'latency', T), [...alphas.values()]);
       return { value: r.value.dataSync()[0]!, grads: Object.fromEntries(Object.entries(r.grads).map(([k, g]) => [k, g.arraySync() as number[][]])) };
     });
     expect(tf.memory().numTensors).toBe(before);
@@ -118,10 +118,10 @@ describe('exactCostTerm', () => {
   it('says why it cannot drive a soft relaxation or a conv-vs-depthwise split', () => {
     const diana = loadPlatform('diana');
     const dianaPlans = planLayers(diana, geometry(buildModel('resnet20')), 'resnet20');
-    expect(exactCostUnsupported({ plans: dianaPlans }, 'hard')).toBeNull();
-    expect(exactCostUnsupported({ plans: dianaPlans }, 'soft')).toMatch(/hard relaxation/);
+    expect(exactCostUnsupported(dianaPlans, 'hard')).toBeNull();
+    expect(exactCostUnsupported(dianaPlans, 'soft')).toMatch(/hard relaxation/);
     const dark = loadPlatform('darkside');
     const mbv1 = buildModel('mobilenetv1');
-    expect(exactCostUnsupported({ plans: planLayers(dark, geometry(mbv1), 'mobilenetv1') }, 'hard')).toMatch(/conv-vs-depthwise split/);
+    expect(exactCostUnsupported(planLayers(dark, geometry(mbv1), 'mobilenetv1'), 'hard')).toMatch(/conv-vs-depthwise split/);
   });
 });

@@ -64,12 +64,14 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
   const hardCost = (counts: Float32Array) => networkObjective(platform, plans,
     Array.from({ length: L }, (_, l) => Array.from({ length: n }, (_, i) => Math.round(counts[i * L + l]!))), cfg.target);
   // The cost term: the soft cost model's, or the exact one (--cost-grad exact).
-  const exact = (cfg.costGrad ?? 'soft') === 'exact';
+  const exact = cfg.costGrad === 'exact';
   const softCost = (counts: tf.Tensor2D): tf.Scalar => {
     const c = soft.evaluate(counts);
     return cfg.target === 'latency' ? c.latency : c.energy;
   };
   let stepT = s.temperatureStart;
+  // The argmax mapping, read once per step (after each update: the next step's forward
+  // mapping), for the flip counts and the exact cost term.
   const flips = new FlipCounter();
   flips.observe(model.discretise());
   for (let epoch = state.epoch; epoch < E; epoch++) {
@@ -81,7 +83,7 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
         return stepT;
       },
       lossOf: (out, y, t) => {
-        const cost = exact ? exactCostTerm(model, cfg.target, stepT) : softCost(out.counts);
+        const cost = exact ? exactCostTerm(model, flips.current!, cfg.target, stepT) : softCost(out.counts);
         const weight = lagrange ? lagrange.lambda / budget!.value : cfg.lambda / costRef;
         return tf.add(taskLoss(out.logits, y, t, cfg.distill), tf.mul(cost, weight)) as tf.Scalar;
       },
