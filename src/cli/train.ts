@@ -27,7 +27,7 @@ export interface TrainArgs extends GlobalArgs {
   trainLimit: number; testLimit: number; valSize: number; out?: string; resume: boolean; fromWarmup?: string;
   lrWarmup: number; lrWeights: number; lrAlpha?: number; alphaTravel: number; lrQuant: number; lrFinetune: number; lrWarmupFrac: number; lrSchedule: LrSchedule;
   momentum: number; weightDecay: number; weightDecayWarmup: number; temperatureStart: number; temperatureEnd: number; costTemperature: number;
-  relaxation: 'hard' | 'soft'; ternaryGrad: 'clip' | 'pass'; warmStart: 'auto' | 'even'; warmStartMargin: number; sensitivity: SensitivityScore; costGrad?: 'soft' | 'exact'; calibrate: boolean;
+  relaxation: 'hard' | 'soft'; ternaryGrad: 'clip' | 'pass'; warmStart: 'auto' | 'even'; warmStartMargin: number; sensitivity: SensitivityScore; costGrad?: 'soft' | 'exact'; searchForward?: 'argmax' | 'feasible'; calibrate: boolean;
   budget?: string; budgetLatencyMs?: number; budgetEnergyMj?: number; lagrangeLr: number;
   distill: number; distillTemperature: number;
   warmupOnly?: boolean; mapping?: string;
@@ -66,6 +66,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('ternary-grad', { choices: ['clip', 'pass'] as const, default: 'clip' as const, describe: 'ternary weight gradient outside |w| <= S: zero (clip) or straight through (pass)' })
     .option('warm-start', { choices: ['auto', 'even'] as const, default: 'auto' as const, describe: 'auto: with a budget, start from the sensitivity-ranked mapping on it' })
     .option('cost-grad', { choices: ['soft', 'exact'] as const, default: 'soft' as const, describe: 'the search cost term\'s gradient: soft (the smooth cost model\'s) or exact (per channel, what moving it alone to each CU costs by the count tables; hard relaxation, per-channel splits)' })
+    .option('search-forward', { choices: ['argmax', 'feasible'] as const, default: 'argmax' as const, describe: 'budget mode, hard relaxation: the mapping the search trains, the argmax of alpha, or the argmax moved only as far as the budget allows (every network trained fits the budget; per-channel splits)' })
     .option('sensitivity', { choices: SENSITIVITY_SCORES, default: DEFAULT_SENSITIVITY, describe: 'warm start\'s channel score: channel-fisher (½ E[(g·d)²], the channel\'s Fisher block in the direction of its quantization change), taylor (first-order loss change), fisher (second order, diagonal empirical Fisher) or measured (per layer, the calibrated loss with the whole layer on the cheaper CU, spread by taylor)' })
     .option('warm-start-margin', { type: 'number', default: 1, describe: 'logit gap of the warm start' })
     .option('calibrate', { type: 'boolean', default: true, describe: 'match each layer\'s output statistics to the float network after a mapping change (--no-calibrate to skip)' })
@@ -174,6 +175,7 @@ export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>, m
     lrSchedule: a.lrSchedule ?? 'phase',
     sensitivity: a.sensitivity ?? DEFAULT_SENSITIVITY,
     costGrad: a.costGrad ?? 'soft',
+    searchForward: a.searchForward ?? 'argmax',
     distill: { weight: a.distill, temperature: a.distillTemperature },
     norm,
     fromWarmup: a.fromWarmup ? path.resolve(a.fromWarmup) : null,

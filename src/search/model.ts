@@ -77,6 +77,8 @@ export class SearchModel {
   private readonly groups = new Map<string, ParamGroup>();
   /** One-hot θ of the discrete mapping, when fixed. */
   private fixed: tf.Tensor2D[] | null = null;
+  /** The hard forward mapping in place of the argmax (setForwardMapping), per layer; null: the argmax. */
+  private forwardHot: (tf.Tensor2D | null)[] | null = null;
   private assignmentValue: Assignment | null = null;
   /** Calibration: weights and activations unquantized (the float network the weights came from). */
   private floatPath = false;
@@ -192,7 +194,21 @@ export class SearchModel {
     if (info.single) return info.single;
     const alpha = this.params.get(`${info.spec.name}.alpha`) as tf.Tensor2D;
     const soft = softmaxOverCus(tf.add(tf.div(alpha, temperature), info.mask) as tf.Tensor2D);
-    return this.options.relaxation === 'soft' ? soft : hardSte(soft);
+    if (this.options.relaxation === 'soft') return soft;
+    const forward = this.forwardHot?.[k];
+    return forward ? steTo(soft, forward) : hardSte(soft);
+  }
+
+  /**
+   * The hard relaxation's forward mapping in place of the argmax (search/feasible.ts: the
+   * argmax moved only as far as a budget allows); the backward pass is still the gradient
+   * of softmax(α/T). null: the argmax again.
+   */
+  setForwardMapping(assignment: Assignment | null): void {
+    this.forwardHot?.forEach((t) => t?.dispose());
+    this.forwardHot = assignment
+      ? assignment.map((cus, k) => (this.layers[k]!.plan.searchable && !this.layers[k]!.split && !this.layers[k]!.single ? this.oneHot(cus) : null))
+      : null;
   }
 
   private oneHot(cus: number[]): tf.Tensor2D {
@@ -612,6 +628,7 @@ export class SearchModel {
     this.params.dispose();
     this.layers.forEach((l) => { l.mask.dispose(); l.single?.dispose(); });
     this.fixed?.forEach((t) => t.dispose());
+    this.forwardHot?.forEach((t) => t?.dispose());
   }
 }
 
@@ -621,6 +638,12 @@ const hardSte = tf.customGrad(((soft: tf.Tensor) => {
   const hot = tf.transpose(tf.oneHot(tf.argMax(soft, 0), n));
   return { value: tf.cast(hot, 'float32'), gradFunc: (dy: tf.Tensor) => dy };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D) => tf.Tensor2D;
+
+/** Forward: the given one-hot mapping `hot`; gradient straight through to `soft`. */
+const steTo = tf.customGrad(((soft: tf.Tensor, hot: tf.Tensor) => ({
+  value: tf.clone(hot),
+  gradFunc: (dy: tf.Tensor) => [dy, tf.zerosLike(hot)],
+})) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (soft: tf.Tensor2D, hot: tf.Tensor2D) => tf.Tensor2D;
 
 /** Forward [x > 0.5], gradient straight through. */
 const stepSte = tf.customGrad(((x: tf.Tensor) => ({

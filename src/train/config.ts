@@ -60,6 +60,8 @@ export interface RunConfig {
   sensitivity?: SensitivityScore;
   /** The search cost term's gradient: the soft cost model's, or exact one-channel moves (search/exact_cost.ts); absent in older runs: 'soft'. */
   costGrad?: 'soft' | 'exact';
+  /** Budget mode, hard relaxation: the forward mapping, the argmax or the argmax kept within the budget (search/feasible.ts); absent in older runs: 'argmax'. */
+  searchForward?: 'argmax' | 'feasible';
   /** Knowledge distillation from the float warm-up network: weight of the KL term (0: off) and its temperature. */
   distill: { weight: number; temperature: number };
   norm: Normalization;
@@ -109,9 +111,12 @@ export interface RunState {
   /** Completed epochs of `phase`. */
   epoch: number;
   checkpoint: string | null;
-  best: { phase: string; epoch: number; valAccuracy: number; file: string } | null;
+  /** `forward`: a feasible search's forward mapping at that epoch. */
+  best: { phase: string; epoch: number; valAccuracy: number; file: string; forward?: Assignment } | null;
   assignment: Assignment | null;
   adamStep: number;
+  /** --search-forward feasible: the forward mapping at the last checkpoint (restored on resume). */
+  forward?: Assignment;
   /** Budget mode: the Lagrange multiplier (restored on resume). */
   lagrange?: number;
   /** What the end-of-search projection did (budget mode). */

@@ -15,6 +15,7 @@ import type { Platform } from '../hw/platform.js';
 import type { ParamStore } from '../models/params.js';
 import { geometry, type ModelSpec } from '../models/spec.js';
 import { exactCostUnsupported } from '../search/exact_cost.js';
+import { feasibleForwardUnsupported } from '../search/feasible.js';
 import type { Flips } from '../search/flips.js';
 import type { Assignment, SearchModel } from '../search/model.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
@@ -58,6 +59,9 @@ export class RunContext {
     }
     const noExact = cfg.costGrad === 'exact' && cfg.epochsSearch > 0 && !cfg.fixedMapping ? exactCostUnsupported(this.plans, cfg.search.relaxation) : null;
     if (noExact) throw new UserError(`--cost-grad exact: ${noExact}`);
+    const noFeasible = cfg.searchForward === 'feasible' && cfg.epochsSearch > 0 && !cfg.fixedMapping
+      ? feasibleForwardUnsupported(this.plans, cfg.search.relaxation, cfg.budget !== null) : null;
+    if (noFeasible) throw new UserError(`--search-forward feasible: ${noFeasible}`);
     this.split = trainValSplit(data.train.n, cfg.valSize, cfg.seed);
     const t = this.split.train;
     this.trainIdx = cfg.trainLimit ? t.subarray(0, Math.min(cfg.trainLimit, t.length)) : t;

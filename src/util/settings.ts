@@ -3,7 +3,7 @@
  * the behaviour those older runs had. Resuming an older run or sweep (whose saved settings
  * lack the key) at that value is the same run; any other value is a different one.
  */
-export const SETTINGS_ADDED_LATER: Readonly<Record<string, unknown>> = { lrSchedule: 'phase', sensitivity: 'taylor', costGrad: 'soft' };
+export const SETTINGS_ADDED_LATER: Readonly<Record<string, unknown>> = { lrSchedule: 'phase', sensitivity: 'taylor', costGrad: 'soft', searchForward: 'argmax' };
 
 /** True when `key`, absent from saved settings, has the value older runs implicitly had. */
 export function atOlderDefault(key: string, value: unknown): boolean {

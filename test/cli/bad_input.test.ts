@@ -164,6 +164,7 @@ const CASES: Case[] = [
   ['import: --out not empty', () => ['import', fileURLToPath(new URL('../../assets/models/resnet20-odimo-fp.onnx', import.meta.url)), '--out', run, '--no-eval'], /not empty/],
   ['demo: lr not positive', () => ['demo', '--lr', '0', '--out', o()], /--lr: expected a positive number, got 0/, () => out],
   ['exact cost gradient with the soft relaxation', () => ['train', '--data', data, ...TINY, '--platform', 'diana', '--relaxation', 'soft', '--cost-grad', 'exact', '--out', o()], /--cost-grad exact: .*hard relaxation/, () => out],
+  ['feasible forward without a budget', () => ['train', '--data', data, ...TINY, '--platform', 'diana', '--search-forward', 'feasible', '--out', o()], /--search-forward feasible: .*needs a budget/, () => out],
   ['demo: unknown sensitivity score', () => ['demo', '--sensitivity', 'hessian', '--out', o()], /sensitivity.*hessian|hessian.*sensitivity/, () => out],
   ['cost: unknown platform', () => ['cost', '--platform', 'nope', '--model', 'resnet8'], /unknown platform/],
   ['cost: a platform name that escapes runs/', () => { const f = path.join(root, 'evil.json'); writeFileSync(f, JSON.stringify({ ...DIANA, name: '/../../../x', cus: [] })); return ['cost', '--platform', f, '--model', 'resnet8']; }, /cus|compute unit|name/],

@@ -20,6 +20,8 @@ import { SearchModel } from '../../src/search/model.js';
 import { projectToBudget } from '../../src/search/projection.js';
 import { ternaryWeightQuant } from '../../src/quant/quantizers.js';
 import { LagrangeMultiplier } from '../../src/train/budget.js';
+import { Run } from '../../src/train/run.js';
+import { locateCifar } from '../../src/data/locate.js';
 import { alphaLr, lrAt, temperatureAt, weightLrAt } from '../../src/train/schedule.js';
 import { cli } from '../helpers/cli.js';
 import { tmpDir, writeCifar10Dir } from '../helpers/fake_cifar.js';
@@ -286,6 +288,47 @@ describe('train --budget (tiny model, generated data)', () => {
     // the hard search and its calibration leave no tensors behind from epoch to epoch
     expect(new Set(log.filter((x) => x.phase === 'search').map((x) => x.numTensors)).size).toBe(1);
   }, 60_000);
+
+  it('--search-forward feasible: every search epoch\'s mapping within the budget, the projection only fills it', async () => {
+    const f = flags.map((v) => (v === '' ? dataRoot : v));
+    const dir = path.join(tmpDir(), 'f');
+    // an lr that moves α within these few steps, so the argmax wants to leave the budget
+    const r = await cli('train', ...f, '--budget-latency-ms', '0.0185', '--search-forward', 'feasible', '--lr-alpha', '0.5', '--out', dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    expect(cfg.searchForward).toBe('feasible');
+    // the argmax did leave the budget, and the forward mapping did not follow it out
+    const over = [...r.stdout.matchAll(/the argmax mapping was over the budget after (\d+) of \d+ steps; the forward mapping kept within it \((\d+) channel move\(s\) refused\)/g)];
+    expect(over).toHaveLength(2);
+    expect(over.some((m) => Number(m[1]) > 0 && Number(m[2]) > 0)).toBe(true);
+    const log = readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const search = log.filter((x) => x.phase === 'search');
+    expect(search).toHaveLength(2);
+    for (const rec of search) expect(rec.discreteCost.cycles).toBeLessThanOrEqual(cfg.budget.value * (1 + 1e-9));
+    const state = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8'));
+    expect(state.forward).toHaveLength(spec.layers.length);
+    const m = JSON.parse(readFileSync(path.join(dir, 'metrics.json'), 'utf8'));
+    expect(m.latencyCycles).toBeLessThanOrEqual(cfg.budget.value);
+    expect(m.latencyCycles).toBeGreaterThanOrEqual(0.99 * cfg.budget.value);
+    expect(new Set(search.map((x) => x.numTensors)).size).toBe(1);
+
+    // interrupted after search epoch 1, resumed: the forward mapping comes back from state.json, so the same run
+    const cut = path.join(tmpDir(), 'cut');
+    const data = await locateCifar({ dataset: 'cifar10', data: dataRoot });
+    const stop = new Error('simulated kill');
+    const first = new Run(cut, cfg, spec, p, data, {
+      log: () => undefined, progress: false,
+      afterEpoch: (rec) => { if (rec.phase === 'search' && rec.epoch === 1) throw stop; },
+    }, {});
+    await expect(first.start(false)).rejects.toBe(stop);
+    expect(JSON.parse(readFileSync(path.join(cut, 'state.json'), 'utf8')).forward).toHaveLength(spec.layers.length);
+    const rr = await cli('train', ...f, '--budget-latency-ms', '0.0185', '--search-forward', 'feasible', '--lr-alpha', '0.5', '--out', cut, '--resume');
+    expect(rr.code).toBe(0);
+    expect(rr.stdout).toMatch(/resuming .*: search, 1 epoch\(s\) done/);
+    expect(readFileSync(path.join(cut, 'mapping.json'), 'utf8')).toBe(readFileSync(path.join(dir, 'mapping.json'), 'utf8'));
+    expect(JSON.parse(readFileSync(path.join(cut, 'metrics.json'), 'utf8'))).toEqual(m);
+  }, 90_000);
 
   it('sensitivity.json ranks the warm start; --mapping <file>.json fine-tunes exactly the mapping in the file', async () => {
     const f = flags.map((v, i) => (v === '' ? dataRoot : flags[i - 1] === '--epochs-search' ? '0' : v));

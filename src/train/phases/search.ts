@@ -17,9 +17,10 @@ import { byPrecision } from '../../hw/platform.js';
 import type { SoftCost } from '../../hw/soft.js';
 import { projectToBudget, type Preferences } from '../../search/projection.js';
 import { exactCostTerm } from '../../search/exact_cost.js';
+import { feasibleStep, keepingPreferences } from '../../search/feasible.js';
 import { FlipCounter } from '../../search/flips.js';
 import { measuredPreferences, sensitivityPreferences } from '../../search/sensitivity.js';
-import type { SearchModel } from '../../search/model.js';
+import type { Assignment, SearchModel } from '../../search/model.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
 import { Adam } from '../adam.js';
 import { baselineAssignment } from '../baselines.js';
@@ -70,10 +71,16 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
     return cfg.target === 'latency' ? c.latency : c.energy;
   };
   let stepT = s.temperatureStart;
-  // The argmax mapping, read once per step (after each update: the next step's forward
-  // mapping), for the flip counts and the exact cost term.
+  // --search-forward feasible: the forward mapping is the argmax moved only as far as the
+  // budget allows (search/feasible.ts), restored on resume; else the argmax itself.
+  const feasible = cfg.searchForward === 'feasible' && budget !== null && s.relaxation === 'hard';
+  let forward: Assignment | null = feasible ? (state.forward ?? model.discretise()) : null;
+  if (forward) model.setForwardMapping(forward);
+  let overSteps = 0, refused = 0;
+  // The forward mapping, read once per step (after each update: the next step's), for the
+  // flip counts and the exact cost term.
   const flips = new FlipCounter();
-  flips.observe(model.discretise());
+  flips.observe(forward ?? model.discretise());
   for (let epoch = state.epoch; epoch < E; epoch++) {
     const t0 = performance.now();
     const r = networkEpoch(ctx, 'search', epoch, model, vars, bar, {
@@ -89,18 +96,33 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
       },
       apply: (grads) => { sgdW.apply(weights, grads); adam.apply(alpha, grads); sgdQ.apply(quant, grads); },
       afterStep: (counts) => {
-        if (lagrange && s.relaxation === 'hard') lagrange.update(hardCost(counts));
-        flips.observe(model.discretise());
+        const argmax = model.discretise();
+        if (forward) {
+          // The multiplier follows the argmax mapping's cost (what α asks for), the forward what fits.
+          const wanted = networkObjective(platform, plans, model.countsOf(argmax), cfg.target);
+          lagrange!.update(wanted);
+          const f = feasibleStep(platform, plans, cfg.target, budget!.value, forward, argmax, model.preferences());
+          if (wanted > budget!.value) overSteps++;
+          refused += f.refused;
+          forward = f.assignment;
+          model.setForwardMapping(forward);
+        } else if (lagrange && s.relaxation === 'hard') lagrange.update(hardCost(counts));
+        flips.observe(forward ?? argmax);
       },
       teacher,
     });
     const T = r.temperature;
+    if (forward) {
+      ctx.say(`search: the argmax mapping was over the budget after ${overSteps} of ${ctx.stepsPerEpoch} steps; ` +
+        `the forward mapping kept within it (${refused} channel move(s) refused)`);
+      overSteps = 0; refused = 0;
+    }
     const valAccuracy = ctx.evalSearch(model, T);
     const expected = tf.tidy(() => {
       const c = soft.evaluate(model.softCounts(T));
       return (cfg.target === 'latency' ? c.latency : c.energy).dataSync()[0]!;
     });
-    const assignment = model.discretise();
+    const assignment = forward ?? model.discretise();
     if (lagrange && s.relaxation === 'soft') lagrange.update(networkObjective(platform, plans, model.countsOf(assignment), cfg.target));
     let discreteVal = valAccuracy;
     if (s.relaxation === 'soft') {
@@ -114,19 +136,28 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
     });
     state.adamStep = adam.step;
     if (lagrange) state.lagrange = lagrange.lambda;
+    if (forward) state.forward = forward;
     // The search snapshot kept: the best discrete validation accuracy.
     await ctx.endEpoch(rec, model.params.trainable, { sgd: sgdW, sgdq: sgdQ, adam }, model.params.trainable, discreteVal);
+    if (forward && state.best?.phase === 'search' && state.best.epoch === rec.epoch && !state.best.forward) {
+      state.best.forward = forward;
+      await ctx.saveState();
+    }
   }
   bar?.stop();
   sgdW.dispose(); sgdQ.dispose(); adam.dispose();
   if (state.best?.phase === 'search' && state.best.epoch !== E) {
     await ctx.load(state.best.file, model.params.trainable);
+    if (forward) forward = state.best.forward ?? forward;
     ctx.io.log(`search: epoch ${state.best.epoch} kept (discrete val ${(100 * state.best.valAccuracy).toFixed(2)}%)`);
   }
-  let assignment = model.discretise();
+  model.setForwardMapping(null);
+  let assignment = forward ?? model.discretise();
   if (budget) {
     const costBefore = networkObjective(platform, plans, model.countsOf(assignment), cfg.target);
-    const p = projectToBudget(platform, plans, cfg.target, budget.value, model.preferences(), assignment);
+    // A feasible search's mapping stays; the projection only spends what is left of the budget.
+    const pref = forward ? keepingPreferences(model.preferences(), forward) : model.preferences();
+    const p = projectToBudget(platform, plans, cfg.target, budget.value, pref, assignment);
     model.fix(assignment);
     const valBefore = ctx.evalSearch(model, 1);
     // The trained network's own statistics under the searched mapping are the reference now.
