@@ -252,6 +252,11 @@ for (const d of shortDirs) {
       exactMinusTwin: perSeedMargin(of(`searched-cf-exact-${b}`), of(`random-searched-cf-exact-${b}`)),
       exactMarginOverTwoStd: of(`random-searched-cf-exact-${b}`).length > 1
         ? (mean(tests(of(`searched-cf-exact-${b}`))) - mean(tests(of(`random-searched-cf-exact-${b}`)))) / (2 * Math.max(std(tests(of(`searched-cf-exact-${b}`))), std(tests(of(`random-searched-cf-exact-${b}`))))) : null,
+      // The feasible forward (FEASIBLE=1: the exact search training no mapping over the budget) and
+      // the exact search with α frozen (FROZEN=1): against the warm start and the argmax exact search.
+      feasible: tests(of(`feasible-cf-exact-${b}`)), feasibleMinusCf: perSeedMargin(of(`feasible-cf-exact-${b}`), cf),
+      feasibleMinusExact: perSeedMargin(of(`feasible-cf-exact-${b}`), of(`searched-cf-exact-${b}`)),
+      frozen: tests(of(`frozen-cf-exact-${b}`)), frozenMinusCf: perSeedMargin(of(`frozen-cf-exact-${b}`), cf),
       twinMarginOverTwoStd: margin.length > 1 ? (mean(tests(cf)) - mean(tests(twin))) / (2 * sd) : null,
       beatsTwin: margin.length > 1 && margin.every((x) => x > 0) && mean(tests(cf)) - mean(tests(twin)) > 2 * sd });
   }
@@ -393,6 +398,13 @@ if (cfRows.length) {
       '| fine-tune | budget | searched, exact cost gradient | searched, soft cost gradient | warm start, fine-tuned as long | its random twin | − warm start per seed | − soft per seed | − twin per seed | (mean − twin) / (2 × max std) |', '|---|---|---|---|---|---|---|---|---|---|');
     for (const r of cfRows.filter((r) => r.exact.length)) md.push(`| ${r.length} | ${r.budget.slice(1)} | ${fmt(r.exact)} | ${fmt(r.searched)} | ${fmt(r.channelFisher)} | ${fmt(r.exactTwin)} | ${pct(r.exactMinusCf)} | ${pct(r.exactMinusSoft)} | ${pct(r.exactMinusTwin)} | ${r.exactMarginOverTwoStd?.toFixed(2) ?? '—'}${r.exactMinusTwin.length > 1 && r.exactMinusTwin.every((x) => x > 0) && r.exactMarginOverTwoStd > 1 ? ' (criterion 4 holds)' : ''} |`);
     for (const q of cfPooled.filter((q) => q.exactMinusCf.n)) md.push('', `Pooled over 0.45 / 0.6 / 0.8 and seeds (${q.length}): exact − warm start ${pm(q.exactMinusCf)}, exact − soft ${pm(q.exactMinusSoft)}, exact − twin ${pm(q.exactMinusTwin)}.`);
+  }
+}
+if (cfRows.some((r) => r.feasible.length || r.frozen.length)) {
+  md.push('', 'The exact-gradient search with the feasible forward (`--search-forward feasible`, `FEASIBLE=1`) and with α frozen (`--lr-alpha 1e-12`, `FROZEN=1`):', '',
+    '| fine-tune | budget | feasible forward | α frozen | argmax forward | warm start, fine-tuned as long | feasible − warm start per seed | feasible − argmax per seed | frozen − warm start per seed |', '|---|---|---|---|---|---|---|---|---|');
+  for (const r of cfRows.filter((r) => r.feasible.length || r.frozen.length)) {
+    md.push(`| ${r.length} | ${r.budget.slice(1)} | ${r.feasible.length ? fmt(r.feasible) : '—'} | ${r.frozen.length ? fmt(r.frozen) : '—'} | ${fmt(r.exact)} | ${fmt(r.channelFisher)} | ${pct(r.feasibleMinusCf)} | ${pct(r.feasibleMinusExact)} | ${pct(r.frozenMinusCf)} |`);
   }
 }
 md.push('', '## Digital (8-bit) channels against accuracy: every fine-tuned network, grouped', '',

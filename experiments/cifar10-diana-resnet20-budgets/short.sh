@@ -21,6 +21,14 @@
 # --cost-grad exact, and random channels with the searched mapping's counts, fine-tuned as
 # long, at each budget and at the min-latency baseline's cost (B = min-latency):
 #   searched-cf-exact-b<B>, random-searched-cf-exact-b<B>
+# With FROZEN=1, the control for the exact search at the min-latency cost: the same search
+# with α frozen (--lr-alpha 1e-12), so the network trains on the warm start's mapping
+# through the search's own forward, multiplier and schedule:
+#   frozen-cf-exact-bmin-latency
+# With FEASIBLE=1, the exact-gradient search with the feasible forward (--search-forward
+# feasible: the network trained is the argmax moved only as far as the budget allows) at
+# FEASIBLE_BUDGETS (default: the min-latency cost):
+#   feasible-cf-exact-b<B>
 # With CHANNEL_FISHER=1, the warm start with --sensitivity channel-fisher (the curvature
 # score, train's default since 2026-11-25) and its own random twin, at each budget and at
 # the min-latency baseline's cost:
@@ -76,6 +84,14 @@ for seed in ${SEEDS:-42 43 44}; do
   if [[ ${CHANNEL_FISHER:-0} == 1 && ${EXACT:-0} == 1 ]]; then
     run "searched-cf-exact-bmin-latency-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget min-latency --sensitivity channel-fisher --cost-grad exact --seed "$seed"
     point "random-searched-cf-exact-bmin-latency-s$seed" --mapping "random:$OUT/searched-cf-exact-bmin-latency-s$seed" --seed "$seed"
+  fi
+  if [[ ${FEASIBLE:-0} == 1 ]]; then
+    for budget in ${FEASIBLE_BUDGETS:-min-latency}; do
+      run "feasible-cf-exact-b$budget-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget "$budget" --sensitivity channel-fisher --cost-grad exact --search-forward feasible --seed "$seed"
+    done
+  fi
+  if [[ ${FROZEN:-0} == 1 ]]; then
+    run "frozen-cf-exact-bmin-latency-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget min-latency --sensitivity channel-fisher --cost-grad exact --lr-alpha 1e-12 --seed "$seed"
   fi
   if [[ ${BASELINES:-0} == 1 ]]; then
     point "bmin-latency-s$seed" --budget min-latency --sensitivity taylor --seed "$seed"

@@ -2,7 +2,8 @@
 // Per configuration: test % on the 1,017 genuine test records (mean ± std over seeds, and
 // per seed), whether the fine-tune kept its starting network (no epoch beat it on
 // validation), and for searched points the cost at the end of the search relative to the
-// budget and the channels the projection moved back.
+// budget, the channels the projection moved back, and the channel moves during the search
+// (points run since flips were logged, 2026-11-25).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,7 @@ const points = existsSync(P) ? readdirSync(P).filter((id) => existsSync(path.joi
     keptStart: /no epoch beat the starting network/.test(text),
     searchCostOverBudget: search && m.budget ? search.discreteCost.cycles / m.budget : null,
     moved: st.projection?.moved ?? null,
+    flips: search?.flips ? `${search.flips.moves}/${search.flips.channels}` : null,
   };
 }) : [];
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -28,14 +30,14 @@ const configs = [...new Set(points.map((p) => p.config))].sort();
 const rows = configs.map((c) => {
   const ps = points.filter((p) => p.config === c).sort((a, b) => a.seed - b.seed);
   return { config: c, seeds: ps.map((p) => p.seed), test: ps.map((p) => p.test), keptStart: ps.map((p) => p.keptStart),
-    searchCostOverBudget: ps.map((p) => p.searchCostOverBudget), moved: ps.map((p) => p.moved) };
+    searchCostOverBudget: ps.map((p) => p.searchCostOverBudget), moved: ps.map((p) => p.moved), flips: ps.map((p) => p.flips) };
 });
 writeFileSync(path.join(E, 'results.json'), JSON.stringify({ rows, points }, null, 2) + '\n');
 const pct = (x) => (100 * x).toFixed(2);
-const md = ['| configuration | test % (genuine), mean ± std | per seed | fine-tune kept its start | search-end cost / budget | channels the projection moved |', '|---|---|---|---|---|---|'];
+const md = ['| configuration | test % (genuine), mean ± std | per seed | fine-tune kept its start | search-end cost / budget | channels the projection moved | search: channel moves / channels moved |', '|---|---|---|---|---|---|---|'];
 for (const r of rows) {
   md.push(`| ${r.config} | ${pct(mean(r.test))} ± ${pct(std(r.test))} (n=${r.test.length}) | ${r.test.map(pct).join(' / ')} | ${r.keptStart.map((k) => (k ? 'yes' : 'no')).join(' / ')} | ` +
-    `${r.searchCostOverBudget.every((x) => x === null) ? '—' : r.searchCostOverBudget.map((x) => x.toFixed(3)).join(' / ')} | ${r.moved.every((x) => x === null) ? '—' : r.moved.join(' / ')} |`);
+    `${r.searchCostOverBudget.every((x) => x === null) ? '—' : r.searchCostOverBudget.map((x) => x.toFixed(3)).join(' / ')} | ${r.moved.every((x) => x === null) ? '—' : r.moved.join(' / ')} | ${r.flips.every((x) => x === null) ? '—' : r.flips.map((x) => x ?? '—').join(' ; ')} |`);
 }
 writeFileSync(path.join(E, 'results.md'), md.join('\n') + '\n');
 console.log(md.join('\n'));

@@ -23,7 +23,8 @@ import { sweepCommand } from './sweep.js';
 
 interface DemoArgs extends GlobalArgs {
   out: string; budgets: string; trainLimit: number; testLimit: number; valSize: number; batch: number;
-  epochsSearch: number; epochsFinetune: number; lr: number; sensitivity: SensitivityScore; seed: number; jobs: number; fresh: boolean; data?: string;
+  epochsSearch: number; epochsFinetune: number; lr: number; sensitivity: SensitivityScore;
+  searchForward: 'argmax' | 'feasible'; costGrad: 'soft' | 'exact'; seed: number; jobs: number; fresh: boolean; data?: string;
 }
 
 export const DEMO_MODEL = fileURLToPath(new URL('../../assets/models/resnet20-odimo-fp.onnx', import.meta.url));
@@ -51,6 +52,14 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
       choices: SENSITIVITY_SCORES, default: 'taylor' as SensitivityScore,
       describe: 'warm start\'s channel score (train\'s default is channel-fisher; at these 20-step phases with an α search taylor measured +1.5 points at 0.4, 3 seeds: experiments/demo-lr)',
     })
+    .option('search-forward', {
+      choices: ['argmax', 'feasible'] as const, default: 'feasible' as const,
+      describe: 'the mapping each search trains (train --search-forward; train\'s default is argmax: at these 20-step phases the argmax left the min-latency budget and its projection cost 3-4 points, 3 seeds: experiments/demo-lr)',
+    })
+    .option('cost-grad', {
+      choices: ['soft', 'exact'] as const, default: 'exact' as const,
+      describe: 'the search cost term\'s gradient (train --cost-grad; with the feasible forward, exact measured ahead of soft at 0.4 on every seed: experiments/demo-lr)',
+    })
     .option('seed', { type: 'number', default: 42, describe: 'seed of every point' })
     .option('jobs', { type: 'number', default: 1, describe: 'points trained at once (worker processes sharing the threads)' })
     .option('data', { type: 'string', describe: 'CIFAR-10 location (default: found as train does)' })
@@ -63,7 +72,8 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
     const dir = path.resolve(args.out);
     const settings = {
       budgets: args.budgets, trainLimit: args.trainLimit, testLimit: args.testLimit, valSize: args.valSize, batch: args.batch,
-      epochsSearch: args.epochsSearch, epochsFinetune: args.epochsFinetune, lr: args.lr, sensitivity: args.sensitivity, seed: args.seed, data: args.data ?? null,
+      epochsSearch: args.epochsSearch, epochsFinetune: args.epochsFinetune, lr: args.lr, sensitivity: args.sensitivity,
+      searchForward: args.searchForward, costGrad: args.costGrad, seed: args.seed, data: args.data ?? null,
     };
     const marker = path.join(dir, 'demo.json');
     if (existsSync(dir)) {
@@ -89,7 +99,8 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
       '--lambdas', 'none', '--budgets', args.budgets, '--seeds', String(args.seed),
       '--baselines', 'all:digital,all:analog,min-latency,max-precise', '--random-of', 'none',
       '--epochs-search', String(args.epochsSearch), '--epochs-finetune', String(args.epochsFinetune),
-      '--lr-weights', String(args.lr), '--lr-finetune', String(args.lr), '--sensitivity', args.sensitivity, '--train-limit', String(args.trainLimit), '--test-limit', String(args.testLimit),
+      '--lr-weights', String(args.lr), '--lr-finetune', String(args.lr), '--sensitivity', args.sensitivity,
+      '--search-forward', args.searchForward, '--cost-grad', args.costGrad, '--train-limit', String(args.trainLimit), '--test-limit', String(args.testLimit),
       '--val-size', String(args.valSize), '--batch', String(args.batch), '--jobs', String(args.jobs), '--out', sweep, ...engine, ...data]);
     await run(['pareto', sweep, '--objective', 'latency', '--out', dir, ...engine]);
     const front = JSON.parse(readFileSync(path.join(dir, 'front.json'), 'utf8')) as FrontResult;
