@@ -13,6 +13,8 @@ import { invocationArgv, lastFlagWins, startEngine, type GlobalArgs } from './co
 import { BUDGET_BASELINES } from '../hw/budget.js';
 import { planLayers } from '../hw/cost.js';
 import { geometry } from '../models/spec.js';
+import { exactCostUnsupported } from '../search/exact_cost.js';
+import { feasibleForwardUnsupported } from '../search/feasible.js';
 import { checkBaseline } from '../train/baselines.js';
 import { resolveBudget, resolveRunModel, train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
 import yargs from 'yargs';
@@ -77,6 +79,16 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
       // A budget heuristic runs at every budget of the sweep: checked against each.
       if (!budgets.length) throw new UserError(`--baselines ${b}: runs at each budget of a budget sweep; give --budgets`);
       for (const r of resolved) checkBaseline(b, platform, plans, '--baselines', false, r, model);
+    }
+    // The search's settings, for every searched point: the exact cost term and the feasible forward need what they need.
+    if (args.epochsSearch > 0 && lambdas.length + budgets.length > 0) {
+      const noExact = args.costGrad === 'exact' ? exactCostUnsupported(plans, args.relaxation) : null;
+      if (noExact) throw new UserError(`--cost-grad exact: ${noExact}`);
+      if (args.searchForward === 'feasible') {
+        if (lambdas.length) throw new UserError(`--search-forward feasible: it needs a budget, and the λ points (--lambdas ${lambdas.join(',')}) have none; give --lambdas none with --budgets`);
+        const noFeasible = feasibleForwardUnsupported(plans, args.relaxation, true);
+        if (noFeasible) throw new UserError(`--search-forward feasible: ${noFeasible}`);
+      }
     }
     const sorted = [...lambdas].sort((a, b) => a - b);
     const given = args.randomOf === undefined || args.randomOf === 'all' || args.randomOf === 'none' ? null

@@ -114,6 +114,8 @@ const CASES: Case[] = [
   // sweep: validated before any point runs
   ['sweep: unknown baseline', () => ['sweep', '--data', data, ...TINY, '--lambdas', '0', '--baselines', 'all:nope', '--out', o()], /--baselines all:nope/, () => out],
   ['sweep: a budget heuristic with no budgets', () => ['sweep', '--data', data, ...TINY, '--lambdas', '0', '--baselines', 'max-precise', '--out', o()], /--baselines max-precise: runs at each budget of a budget sweep; give --budgets/, () => out],
+  ['sweep: the feasible forward with λ points', () => ['sweep', '--data', data, ...TINY, '--lambdas', '0,1', '--search-forward', 'feasible', '--out', o()], /--search-forward feasible: it needs a budget, and the λ points \(--lambdas 0,1\) have none/, () => out],
+  ['sweep: the exact cost gradient on conv-vs-depthwise splits', () => ['sweep', '--data', data, ...TINY, '--platform', 'darkside', '--model', 'mobilenetv1', '--budgets', '0.5', '--cost-grad', 'exact', '--out', o()], /--cost-grad exact: .*conv-vs-depthwise split/, () => out],
   ['sweep: lambdas not numbers', () => ['sweep', '--data', data, ...TINY, '--lambdas', 'a,b', '--out', o()], /--lambdas: expected comma-separated numbers/, () => out],
   ['sweep: seeds not numbers', () => ['sweep', '--data', data, ...TINY, '--seeds', 'x', '--out', o()], /--seeds/, () => out],
   ['sweep: shard out of range', () => ['sweep', '--data', data, ...TINY, '--shard', '3/2', '--out', o()], /--shard: expected i\/n/, () => out],
