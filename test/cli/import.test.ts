@@ -84,6 +84,26 @@ describe.skipIf(!haveModel)('hetsplit import of the reference ResNet20', () => {
     expect(agree).toBe(128);
   });
 
+  it.skipIf(!existsSync(DATA))('a search that only wrecks the network keeps its starting network and the warm start\'s mapping (the epoch-0 candidate)', async () => {
+    const common = ['--platform', 'diana', '--from-warmup', warm, '--data', DATA, '--budget', '0.6', '--epochs-finetune', '0',
+      '--train-limit', '64', '--batch', '32', '--val-size', '128', '--test-limit', '64', '--engine', 'wasm'];
+    const ws = path.join(tmpDir(), 'ws'), run = path.join(tmpDir(), 'wreck');
+    expect((await cli('train', ...common, '--epochs-search', '0', '--out', ws)).code).toBe(0);
+    // a weight lr three thousand times the default: two steps take the network to chance
+    const r = await cli('train', ...common, '--epochs-search', '1', '--lr-weights', '3', '--out', run);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const start = Number(/search: starting network val ([\d.]+)%/.exec(r.stdout)![1]);
+    expect(start).toBeGreaterThan(60);
+    const rec = readFileSync(path.join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((x) => x.phase === 'search');
+    expect(100 * rec.discreteValAccuracy).toBeLessThan(start - 20);
+    expect(r.stdout).toMatch(/search: no search epoch beat the starting network \(discrete val [\d.]+%\); it is kept/);
+    const layers = (d: string) => JSON.parse(readFileSync(path.join(d, 'mapping.json'), 'utf8')).layers;
+    expect(layers(run)).toEqual(layers(ws));
+    const m = (d: string) => JSON.parse(readFileSync(path.join(d, 'metrics.json'), 'utf8'));
+    expect(m(run).testAccuracy).toBe(m(ws).testAccuracy);
+  });
+
   it('train --from-warmup searches and fine-tunes it on DIANA; its ONNX export runs in onnxruntime with the run\'s logits', async () => {
     const run = path.join(tmpDir(), 'run');
     const r = await cli('train', '--platform', 'diana', '--from-warmup', warm, '--data', fake, '--epochs-search', '1', '--epochs-finetune', '1',

@@ -52,11 +52,24 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
   const adam = new Adam({ lr: s.lrAlpha ?? alphaLr(s.alphaTravel, total) });
   const budget = cfg.budget;
   const lagrange = budget ? new LagrangeMultiplier(state.lagrange ?? cfg.lambda, cfg.lagrangeLr, budget.value) : null;
+  // --search-forward feasible: the forward mapping is the argmax moved only as far as the
+  // budget allows (search/feasible.ts), restored on resume; else the argmax itself.
+  const feasible = cfg.searchForward === 'feasible' && budget !== null && s.relaxation === 'hard';
   if (state.checkpoint) await ctx.restore(state.checkpoint, model.params.trainable, { sgd: sgdW, sgdq: sgdQ, adam });
   else {
     if (budget && s.warmStart === 'auto') await warmStart(ctx, model, budget.value);
     else if (s.relaxation === 'hard') evenStart(ctx, model);
     if (s.relaxation === 'hard' && s.calibrate) calibrate(ctx, model, 'starting mapping');
+    // Budget mode, hard relaxation, warm start: the starting network is on the budget and is
+    // the network its own mapping deploys, so it is a candidate too (epoch 0), as in the
+    // fine-tune: a search that only makes it worse on validation (a short one) does not
+    // replace it.
+    if (budget && s.warmStart === 'auto' && s.relaxation === 'hard' && state.epoch === 0) {
+      await ctx.save(START_FILE, model.params.trainable);
+      state.best = { phase: 'search', epoch: 0, valAccuracy: ctx.evalSearch(model, s.temperatureStart), file: START_FILE,
+        ...(feasible ? { forward: model.discretise() } : {}) };
+      ctx.io.log(`search: starting network val ${(100 * state.best.valAccuracy).toFixed(2)}%`);
+    }
   }
   const bar = ctx.bar('search', E);
   const weights = model.group('weights'), alpha = model.group('alpha'), quant = model.group('quant');
@@ -71,9 +84,6 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
     return cfg.target === 'latency' ? c.latency : c.energy;
   };
   let stepT = s.temperatureStart;
-  // --search-forward feasible: the forward mapping is the argmax moved only as far as the
-  // budget allows (search/feasible.ts), restored on resume; else the argmax itself.
-  const feasible = cfg.searchForward === 'feasible' && budget !== null && s.relaxation === 'hard';
   let forward: Assignment | null = feasible ? (state.forward ?? model.discretise()) : null;
   if (forward) model.setForwardMapping(forward);
   let overSteps = 0, refused = 0;
@@ -149,7 +159,9 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
   if (state.best?.phase === 'search' && state.best.epoch !== E) {
     await ctx.load(state.best.file, model.params.trainable);
     if (forward) forward = state.best.forward ?? forward;
-    ctx.io.log(`search: epoch ${state.best.epoch} kept (discrete val ${(100 * state.best.valAccuracy).toFixed(2)}%)`);
+    ctx.io.log(state.best.epoch === 0
+      ? `search: no search epoch beat the starting network (discrete val ${(100 * state.best.valAccuracy).toFixed(2)}%); it is kept`
+      : `search: epoch ${state.best.epoch} kept (discrete val ${(100 * state.best.valAccuracy).toFixed(2)}%)`);
   }
   model.setForwardMapping(null);
   let assignment = forward ?? model.discretise();
@@ -179,6 +191,9 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
   state.assignment = assignment;
   await ctx.advance('finetune');
 }
+
+/** The starting network of a budgeted hard search: the search's epoch-0 candidate. */
+const START_FILE = 'search-start.bin';
 
 /** Calibration images: the first 512 of the training split, not augmented. */
 function calibrationImages(ctx: RunContext): { xs: tf.Tensor4D[]; n: number } {
