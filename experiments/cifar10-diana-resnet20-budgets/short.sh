@@ -27,8 +27,9 @@
 #   frozen-cf-exact-bmin-latency
 # With FEASIBLE=1, the exact-gradient search with the feasible forward (--search-forward
 # feasible: the network trained is the argmax moved only as far as the budget allows) at
-# FEASIBLE_BUDGETS (default: the min-latency cost):
-#   feasible-cf-exact-b<B>
+# FEASIBLE_BUDGETS (default: the min-latency cost), and with FEASIBLE_TWINS=1 random channels
+# with its counts, fine-tuned as long:
+#   feasible-cf-exact-b<B>, random-feasible-cf-exact-b<B>
 # With CHANNEL_FISHER=1, the warm start with --sensitivity channel-fisher (the curvature
 # score, train's default since 2026-11-25) and its own random twin, at each budget and at
 # the min-latency baseline's cost:
@@ -88,6 +89,7 @@ for seed in ${SEEDS:-42 43 44}; do
   if [[ ${FEASIBLE:-0} == 1 ]]; then
     for budget in ${FEASIBLE_BUDGETS:-min-latency}; do
       run "feasible-cf-exact-b$budget-s$seed" --epochs-search "$EP" --epochs-finetune 0 --budget "$budget" --sensitivity channel-fisher --cost-grad exact --search-forward feasible --seed "$seed"
+      if [[ ${FEASIBLE_TWINS:-0} == 1 ]]; then point "random-feasible-cf-exact-b$budget-s$seed" --mapping "random:$OUT/feasible-cf-exact-b$budget-s$seed" --seed "$seed"; fi
     done
   fi
   if [[ ${FROZEN:-0} == 1 ]]; then

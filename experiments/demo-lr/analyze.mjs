@@ -3,7 +3,10 @@
 // per seed), whether the fine-tune kept its starting network (no epoch beat it on
 // validation), and for searched points the cost at the end of the search relative to the
 // budget, the channels the projection moved back, and the channel moves during the search
-// (points run since flips were logged, 2026-11-25).
+// (points run since flips were logged, 2026-11-25), and whether the search kept its starting
+// network (points run since the epoch-0 candidate, 2026-11-25; '—' before it). Then the
+// demo's comparison: feasible + exact (the demo) against argmax + soft (score-taylor) and
+// max-precise, per budget and seed, and the front's hypervolume per seed.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +21,9 @@ const points = existsSync(P) ? readdirSync(P).filter((id) => existsSync(path.joi
   const text = existsSync(`${d}.log`) ? readFileSync(`${d}.log`, 'utf8') : '';
   return {
     id, config: id.replace(/-s\d+$/, ''), seed: Number(id.match(/-s(\d+)$/)[1]), test: m.genuineTestAccuracy,
-    keptStart: /no epoch beat the starting network/.test(text),
+    keptStart: /fine-tune: no epoch beat the starting network/.test(text),
+    searchKeptStart: /search: starting network val/.test(text) ? /no search epoch beat the starting network/.test(text) : null,
+    cycles: m.latencyCycles,
     searchCostOverBudget: search && m.budget ? search.discreteCost.cycles / m.budget : null,
     moved: st.projection?.moved ?? null,
     flips: search?.flips ? `${search.flips.moves}/${search.flips.channels}` : null,
@@ -30,14 +35,59 @@ const configs = [...new Set(points.map((p) => p.config))].sort();
 const rows = configs.map((c) => {
   const ps = points.filter((p) => p.config === c).sort((a, b) => a.seed - b.seed);
   return { config: c, seeds: ps.map((p) => p.seed), test: ps.map((p) => p.test), keptStart: ps.map((p) => p.keptStart),
-    searchCostOverBudget: ps.map((p) => p.searchCostOverBudget), moved: ps.map((p) => p.moved), flips: ps.map((p) => p.flips) };
+    searchKeptStart: ps.map((p) => p.searchKeptStart), searchCostOverBudget: ps.map((p) => p.searchCostOverBudget), moved: ps.map((p) => p.moved), flips: ps.map((p) => p.flips) };
 });
-writeFileSync(path.join(E, 'results.json'), JSON.stringify({ rows, points }, null, 2) + '\n');
+// The demo's comparison: each family's point at each budget, paired by seed.
+const budgets = ['bmin-latency', 'b0.4', 'b0.6', 'b0.8'];
+const families = { demo: 'feasible-exact', argmaxSoft: 'score-taylor', maxPrecise: 'score-max-precise' };
+const at = (fam, b, seed) => points.find((p) => p.config === `${fam}-${b}` && p.seed === seed);
+const seeds = [...new Set(points.filter((p) => p.config.startsWith(`${families.demo}-`)).map((p) => p.seed))].sort((a, b) => a - b);
+const pairs = (famA, famB, b) => seeds.map((s) => [at(famA, b, s), at(famB, b, s)]).filter(([x, y]) => x && y).map(([x, y]) => ({ seed: x.seed, diff: x.test - y.test }));
+const comparison = budgets.map((b) => ({
+  budget: b.slice(1),
+  demo: seeds.map((s) => at(families.demo, b, s)?.test).filter((x) => x !== undefined),
+  argmaxSoft: seeds.map((s) => at(families.argmaxSoft, b, s)?.test).filter((x) => x !== undefined),
+  maxPrecise: seeds.map((s) => at(families.maxPrecise, b, s)?.test).filter((x) => x !== undefined),
+  demoMinusArgmaxSoft: pairs(families.demo, families.argmaxSoft, b),
+  demoMinusMaxPrecise: pairs(families.demo, families.maxPrecise, b),
+  demoKeptStart: seeds.map((s) => at(families.demo, b, s)?.searchKeptStart ?? null),
+}));
+// Hypervolume of a family's four points per seed: latency normalised by all:digital's
+// cycles, accuracy as is, reference (1, 0); null when a point is missing.
+const allDigital = points.find((p) => p.config.startsWith('all-digital'))?.cycles ?? null;
+const hv = (ps) => {
+  const f = ps.map((p) => [p.cycles / allDigital, p.test]).sort((a, b) => a[0] - b[0]);
+  let v = 0, best = 0;
+  for (let i = 0; i < f.length; i++) {
+    best = Math.max(best, f[i][1]);
+    const next = i + 1 < f.length ? f[i + 1][0] : 1;
+    v += (next - f[i][0]) * best;
+  }
+  return v;
+};
+const hypervolume = allDigital === null ? [] : Object.entries(families).map(([name, fam]) => ({
+  family: name, config: fam,
+  perSeed: seeds.map((s) => { const ps = budgets.map((b) => at(fam, b, s)); return { seed: s, hv: ps.every(Boolean) ? hv(ps) : null }; }),
+}));
+writeFileSync(path.join(E, 'results.json'), JSON.stringify({ rows, comparison, hypervolume, allDigitalCycles: allDigital, points }, null, 2) + '\n');
 const pct = (x) => (100 * x).toFixed(2);
-const md = ['| configuration | test % (genuine), mean ± std | per seed | fine-tune kept its start | search-end cost / budget | channels the projection moved | search: channel moves / channels moved |', '|---|---|---|---|---|---|---|'];
+const yn = (xs) => (xs.every((x) => x === null) ? '—' : xs.map((k) => (k === null ? '—' : k ? 'yes' : 'no')).join(' / '));
+const md = ['| configuration | test % (genuine), mean ± std | per seed | search kept its start | fine-tune kept its start | search-end cost / budget | channels the projection moved | search: channel moves / channels moved |', '|---|---|---|---|---|---|---|---|'];
 for (const r of rows) {
-  md.push(`| ${r.config} | ${pct(mean(r.test))} ± ${pct(std(r.test))} (n=${r.test.length}) | ${r.test.map(pct).join(' / ')} | ${r.keptStart.map((k) => (k ? 'yes' : 'no')).join(' / ')} | ` +
+  md.push(`| ${r.config} | ${pct(mean(r.test))} ± ${pct(std(r.test))} (n=${r.test.length}) | ${r.test.map(pct).join(' / ')} | ${yn(r.searchKeptStart)} | ${yn(r.keptStart)} | ` +
     `${r.searchCostOverBudget.every((x) => x === null) ? '—' : r.searchCostOverBudget.map((x) => x.toFixed(3)).join(' / ')} | ${r.moved.every((x) => x === null) ? '—' : r.moved.join(' / ')} | ${r.flips.every((x) => x === null) ? '—' : r.flips.map((x) => x ?? '—').join(' ; ')} |`);
+}
+const ms = (xs) => (xs.length ? `${pct(mean(xs))} ± ${pct(std(xs))}` : '—');
+const diffs = (ds) => (ds.length ? `${ds.map((d) => (d.diff >= 0 ? '+' : '') + pct(d.diff)).join(' ')} | ${pct(mean(ds.map((d) => d.diff)))} ± ${pct(std(ds.map((d) => d.diff)))}, ${ds.filter((d) => d.diff > 0).length} of ${ds.length} above` : '— | —');
+md.push('', `The demo (${families.demo}) against the argmax + soft search (${families.argmaxSoft}) and max-precise (${families.maxPrecise}), seeds ${seeds.join(', ')}:`, '',
+  '| budget | demo | argmax, soft | max-precise | search kept its start | demo − argmax per seed | demo − argmax | demo − max-precise per seed | demo − max-precise |', '|---|---|---|---|---|---|---|---|---|');
+for (const c of comparison) md.push(`| ${c.budget} | ${ms(c.demo)} | ${ms(c.argmaxSoft)} | ${ms(c.maxPrecise)} | ${c.demoKeptStart.filter(Boolean).length} of ${c.demoKeptStart.length} | ${diffs(c.demoMinusArgmaxSoft)} | ${diffs(c.demoMinusMaxPrecise)} |`);
+if (hypervolume.length) {
+  md.push('', `Hypervolume of the four points per seed (latency / all:digital's ${allDigital} cycles, reference (1, 0)):`, '', `| | ${seeds.join(' | ')} | mean |`, `|---|${seeds.map(() => '---|').join('')}---|`);
+  for (const h of hypervolume) {
+    const v = h.perSeed.map((x) => x.hv).filter((x) => x !== null);
+    md.push(`| ${h.config} | ${h.perSeed.map((x) => (x.hv === null ? '—' : x.hv.toFixed(4))).join(' | ')} | ${v.length ? (v.reduce((a, b) => a + b, 0) / v.length).toFixed(4) : '—'} |`);
+  }
 }
 writeFileSync(path.join(E, 'results.md'), md.join('\n') + '\n');
 console.log(md.join('\n'));
