@@ -10,6 +10,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hypervolume as frontHv } from '../../dist/pareto/front.js';
 
 const E = path.dirname(fileURLToPath(import.meta.url));
 const P = path.join(E, 'points');
@@ -43,28 +44,18 @@ const families = { demo: 'feasible-exact', argmaxSoft: 'score-taylor', maxPrecis
 const at = (fam, b, seed) => points.find((p) => p.config === `${fam}-${b}` && p.seed === seed);
 const seeds = [...new Set(points.filter((p) => p.config.startsWith(`${families.demo}-`)).map((p) => p.seed))].sort((a, b) => a - b);
 const pairs = (famA, famB, b) => seeds.map((s) => [at(famA, b, s), at(famB, b, s)]).filter(([x, y]) => x && y).map(([x, y]) => ({ seed: x.seed, diff: x.test - y.test }));
+const testsOf = (fam, b) => seeds.map((s) => at(fam, b, s)?.test).filter((x) => x !== undefined);
 const comparison = budgets.map((b) => ({
   budget: b.slice(1),
-  demo: seeds.map((s) => at(families.demo, b, s)?.test).filter((x) => x !== undefined),
-  argmaxSoft: seeds.map((s) => at(families.argmaxSoft, b, s)?.test).filter((x) => x !== undefined),
-  maxPrecise: seeds.map((s) => at(families.maxPrecise, b, s)?.test).filter((x) => x !== undefined),
+  demo: testsOf(families.demo, b), argmaxSoft: testsOf(families.argmaxSoft, b), maxPrecise: testsOf(families.maxPrecise, b),
   demoMinusArgmaxSoft: pairs(families.demo, families.argmaxSoft, b),
   demoMinusMaxPrecise: pairs(families.demo, families.maxPrecise, b),
   demoKeptStart: seeds.map((s) => at(families.demo, b, s)?.searchKeptStart ?? null),
 }));
-// Hypervolume of a family's four points per seed: latency normalised by all:digital's
-// cycles, accuracy as is, reference (1, 0); null when a point is missing.
+// Hypervolume of a family's four points per seed (pareto/front.ts's, as `hetsplit pareto`):
+// latency normalised by all:digital's cycles, reference (1, 0); null when a point is missing.
 const allDigital = points.find((p) => p.config.startsWith('all-digital'))?.cycles ?? null;
-const hv = (ps) => {
-  const f = ps.map((p) => [p.cycles / allDigital, p.test]).sort((a, b) => a[0] - b[0]);
-  let v = 0, best = 0;
-  for (let i = 0; i < f.length; i++) {
-    best = Math.max(best, f[i][1]);
-    const next = i + 1 < f.length ? f[i + 1][0] : 1;
-    v += (next - f[i][0]) * best;
-  }
-  return v;
-};
+const hv = (ps) => frontHv(ps.map((p) => ({ cost: p.cycles, accuracy: p.test })), allDigital);
 const hypervolume = allDigital === null ? [] : Object.entries(families).map(([name, fam]) => ({
   family: name, config: fam,
   perSeed: seeds.map((s) => { const ps = budgets.map((b) => at(fam, b, s)); return { seed: s, hv: ps.every(Boolean) ? hv(ps) : null }; }),
