@@ -12,6 +12,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hypervolume } from '../../dist/pareto/front.js';
 
 const E = path.dirname(fileURLToPath(import.meta.url));
 const read = (f) => JSON.parse(readFileSync(f, 'utf8'));
@@ -66,13 +67,7 @@ const rows = budgets.map((key) => {
 });
 // Hypervolume per seed: searched points of that seed vs the baselines (min-latency of that seed; all:*, min-energy).
 const refCost = Math.max(...points.map((p) => p.cycles));
-const hv = (pts) => {
-  const f = pts.filter((p) => p.cost <= refCost).sort((a, b) => a.cost - b.cost);
-  let h = 0, best = 0;
-  f.forEach((p, i) => { best = Math.max(best, p.acc); h += ((i + 1 < f.length ? f[i + 1].cost : refCost) - p.cost) / refCost * best; });
-  return h;
-};
-const hvOf = (ps) => hv(ps.map((p) => ({ cost: p.cycles, acc: p.test })));
+const hvOf = (ps) => hypervolume(ps.map((p) => ({ cost: p.cycles, accuracy: p.test })), refCost);
 // The study's heuristic baselines for a seed: its min-latency point, all:*, min-energy.
 const baselinesOf = (s) => points.filter((p) => p.mapping && !p.mapping.startsWith('random:') && (p.mapping !== 'min-latency' || p.seed === s));
 const seeds = [...new Set(points.filter((p) => !p.mapping).map((p) => p.seed))].sort();
