@@ -62,6 +62,24 @@ describe('CIFAR sources', () => {
     await expect(findCifarIn(dir2, c10)).rejects.toThrow(/missing data_batch_2\.bin/);
   });
 
+  it('decodes unchanged files once per process; a rewritten file is read again', async () => {
+    const dir = writeCifar10Dir(tmpDir());
+    const a = await loadCifarFrom({ kind: 'dir', dir }, c10);
+    const b = await loadCifarFrom({ kind: 'dir', dir }, c10);
+    expect(b).toBe(a); // the same decoded object, not a second decode
+    // Same size, other content (label 9 -> 5 in the first test record): the new data.
+    writeFileSync(path.join(dir, 'test_batch.bin'), fakeRecords(6, 1, 5));
+    const c = await loadCifarFrom({ kind: 'dir', dir }, c10);
+    expect(c).not.toBe(a);
+    expect(c.test.labels[0]).toBe(5);
+    expect(a.test.labels[0]).toBe(9);
+    // A load that failed is not kept: the repaired file loads.
+    truncateSync(path.join(dir, 'data_batch_2.bin'), 100);
+    await expect(loadCifarFrom({ kind: 'dir', dir }, c10)).rejects.toThrow(/data_batch_2\.bin: size 100 bytes/);
+    writeFileSync(path.join(dir, 'data_batch_2.bin'), fakeRecords(6, 1, 2));
+    expect((await loadCifarFrom({ kind: 'dir', dir }, c10)).train.n).toBe(30);
+  });
+
   it('a corrupt archive is a one-line input error naming it', async () => {
     const root = tmpDir();
     const bad = path.join(root, 'cifar-10-binary.tar.gz');
