@@ -8,7 +8,8 @@ import { locateCifar } from '../data/locate.js';
 import { describeNorm, normNonNegative, type Normalization } from '../data/pipeline.js';
 import { importOnnx } from '../models/onnx_import.js';
 import { checkNewRunDir, importedParams, writeImportedWarmup, type ImportedWarmupInfo } from '../train/imported.js';
-import { evaluate } from '../train/float.js';
+import { testAccuracies } from '../train/evaluate.js';
+import { floatLogits } from '../train/float.js';
 import { UserError } from '../util/errors.js';
 import { startEngine, type GlobalArgs } from './common.js';
 import { dataOptions } from './data.js';
@@ -84,8 +85,7 @@ export const importCommand: CommandModule<GlobalArgs, ImportArgs> = {
         const t1 = performance.now();
         const all = Int32Array.from({ length: data.test.n }, (_, i) => i);
         const g = data.genuineTestRecords;
-        const testAccuracy = evaluate(im.spec, params, data.test, all, 256, norm);
-        const genuineTestAccuracy = g ? evaluate(im.spec, params, data.test, all.subarray(0, g), 256, norm) : null;
+        const { testAccuracy, genuineTestAccuracy } = testAccuracies(floatLogits(im.spec, params), data.test, all, g, norm);
         metrics = { testAccuracy, genuineTestAccuracy, genuineTestRecords: g, seconds: (performance.now() - t1) / 1000 };
         console.log(`float test accuracy ${(100 * testAccuracy).toFixed(2)}% on ${data.test.n} images` +
           (genuineTestAccuracy !== null ? ` (genuine records: ${(100 * genuineTestAccuracy).toFixed(2)}% of ${g})` : '') +

@@ -23,7 +23,7 @@ import { UserError } from '../util/errors.js';
 import type { Adam } from './adam.js';
 import { assignAll, loadTensors, saveTensors } from '../models/checkpoint.js';
 import type { EpochRecord, RunConfig, RunState } from './config.js';
-import { countCorrect } from './loss.js';
+import { accuracies } from './evaluate.js';
 import type { Sgd } from './sgd.js';
 import { NonFiniteLossError } from './step.js';
 
@@ -96,12 +96,7 @@ export class RunContext {
 
   /** Accuracy of the searchable network at temperature T (validation split by default). */
   evalSearch(model: SearchModel, T: number, set: ImageSet = this.data.train, idx: Int32Array = this.split.val): number {
-    let correct = 0;
-    for (const b of epochBatches(set, idx, { batchSize: 256, shuffle: false, augment: false, norm: this.cfg.norm, seed: 0, dropLast: false }, 0)) {
-      correct += tf.tidy(() => countCorrect(model.forward(b.x, T).logits, b.y));
-      tf.dispose([b.x, b.y]);
-    }
-    return idx.length ? correct / idx.length : NaN;
+    return accuracies((x) => model.forward(x, T).logits, set, idx, this.cfg.norm).accuracy;
   }
 
   record(phase: EpochRecord['phase'], epoch: number, loss: number, trainAccuracy: number, valAccuracy: number,

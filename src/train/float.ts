@@ -7,10 +7,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import cliProgress from 'cli-progress';
 import type { CifarData, ImageSet } from '../data/cifar.js';
 import { epochBatches, trainValSplit, type Normalization } from '../data/pipeline.js';
+import { forward } from '../models/forward.js';
 import { initParams, type ParamStore } from '../models/params.js';
 import type { ModelSpec } from '../models/spec.js';
 import { Sgd } from './sgd.js';
-import { evalBatch, trainStep } from './step.js';
+import { accuracies, testAccuracies } from './evaluate.js';
+import { trainStep } from './step.js';
 
 export interface FloatTrainOptions {
   epochs: number;
@@ -45,14 +47,12 @@ export interface FloatTrainResult {
   genuineTestRecords: number | null;
 }
 
+/** The float network's inference logits, for `evaluate.ts`. */
+export const floatLogits = (spec: ModelSpec, params: ParamStore) => (x: tf.Tensor4D) => forward(spec, params, x, { training: false });
+
 export function evaluate(spec: ModelSpec, params: ParamStore, set: ImageSet, indices: Int32Array,
   batchSize: number, norm: Normalization): number {
-  let correct = 0;
-  for (const b of epochBatches(set, indices, { batchSize, shuffle: false, augment: false, norm, seed: 0, dropLast: false }, 0)) {
-    correct += evalBatch(spec, params, b.x, b.y).correct;
-    tf.dispose([b.x, b.y]);
-  }
-  return indices.length ? correct / indices.length : NaN;
+  return accuracies(floatLogits(spec, params), set, indices, norm, 0, batchSize).accuracy;
 }
 
 export function cosineLr(base: number, epoch: number, epochs: number): number {
@@ -100,8 +100,7 @@ export function trainFloat(spec: ModelSpec, data: CifarData, o: FloatTrainOption
   }
   opt.dispose();
   const all = Int32Array.from({ length: data.test.n }, (_, i) => i);
-  const testAccuracy = evaluate(spec, params, data.test, all, 256, o.norm);
   const g = data.genuineTestRecords;
-  const genuineTestAccuracy = g ? evaluate(spec, params, data.test, all.subarray(0, g), 256, o.norm) : null;
+  const { testAccuracy, genuineTestAccuracy } = testAccuracies(floatLogits(spec, params), data.test, all, g, o.norm);
   return { params, epochs, testAccuracy, genuineTestAccuracy, genuineTestRecords: g };
 }

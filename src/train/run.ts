@@ -28,6 +28,7 @@ import { readJsonFile } from '../util/json.js';
 import { acquireLock } from '../util/lock.js';
 import type { RunConfig } from './config.js';
 import { RunContext, stateFile, type RunIO } from './context.js';
+import { testAccuracies } from './evaluate.js';
 import { finetunePhase } from './phases/finetune.js';
 import { searchPhase } from './phases/search.js';
 import { warmupPhase } from './phases/warmup.js';
@@ -187,13 +188,13 @@ export class Run {
     const assignment = ctx.state.assignment!;
     const cost = networkCost(this.platform, ctx.plans, model.countsOf(assignment));
     const { all, genuine } = ctx.testIndices();
-    const testAccuracy = ctx.evalSearch(model, 1, ctx.data.test, all);
+    const { testAccuracy, genuineTestAccuracy } = testAccuracies((x) => model.forward(x, 1).logits, ctx.data.test, all, genuine?.length ?? null, ctx.cfg.norm);
     const lastFinetune = [...ctx.state.log].reverse().find((r) => r.phase === 'finetune');
     const valAccuracy = ctx.state.best?.phase === 'finetune' ? ctx.state.best.valAccuracy
       : lastFinetune?.valAccuracy ?? ctx.evalSearch(model, 1);
     const metrics: Metrics = {
       testAccuracy, valAccuracy, testRecords: all.length,
-      genuineTestAccuracy: genuine ? ctx.evalSearch(model, 1, ctx.data.test, genuine) : null,
+      genuineTestAccuracy,
       genuineTestRecords: genuine ? genuine.length : null,
       latencyCycles: cost.cycles, latencyMs: cost.ms, energyMJ: cost.energyMJ,
       lambda: this.cfg.lambda, ...(this.cfg.budget ? { budget: this.cfg.budget.value } : {}),

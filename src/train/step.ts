@@ -30,10 +30,3 @@ export function trainStep(spec: ModelSpec, params: ParamStore, opt: Sgd, x: tf.T
 export class NonFiniteLossError extends Error {
   constructor(readonly loss: number) { super(`training loss became ${loss} (diverged): lower the learning rate`); }
 }
-
-export function evalBatch(spec: ModelSpec, params: ParamStore, x: tf.Tensor4D, labels: tf.Tensor1D): StepResult {
-  return tf.tidy(() => {
-    const logits = forward(spec, params, x, { training: false });
-    return { loss: crossEntropy(logits, labels).dataSync()[0], correct: countCorrect(logits, labels) };
-  });
-}

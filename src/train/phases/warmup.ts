@@ -16,7 +16,8 @@ import { UserError } from '../../util/errors.js';
 import { assignAll, loadTensors, saveTensors } from '../../models/checkpoint.js';
 import type { RunConfig } from '../config.js';
 import { allParams, prefixed, type RunContext } from '../context.js';
-import { cosineLr, evaluate } from '../float.js';
+import { cosineLr, evaluate, floatLogits } from '../float.js';
+import { testAccuracies } from '../evaluate.js';
 import { Sgd } from '../sgd.js';
 import { trainStep } from '../step.js';
 
@@ -104,13 +105,14 @@ async function warmupMetrics(ctx: RunContext, params: ParamStore): Promise<void>
   const { cfg, state, data } = ctx;
   const { all, genuine } = ctx.testIndices();
   const warm = state.log.filter((r) => r.phase === 'warmup');
+  const test = testAccuracies(floatLogits(ctx.spec, params), data.test, all, genuine?.length ?? null, cfg.norm);
   const m = {
     model: ctx.spec.name, dataset: cfg.dataset, epochs: cfg.epochsWarmup,
     bestEpoch: state.best?.phase === 'warmup' ? state.best.epoch : null,
     valAccuracy: state.best?.phase === 'warmup' ? state.best.valAccuracy : null,
-    testAccuracy: evaluate(ctx.spec, params, data.test, all, 256, cfg.norm),
+    testAccuracy: test.testAccuracy,
     testRecords: all.length,
-    genuineTestAccuracy: genuine ? evaluate(ctx.spec, params, data.test, genuine, 256, cfg.norm) : null,
+    genuineTestAccuracy: test.genuineTestAccuracy,
     genuineTestRecords: genuine ? genuine.length : null,
     seconds: warm.reduce((a, r) => a + r.seconds, 0),
     secondsPerEpoch: warm.map((r) => Math.round(r.seconds)),
