@@ -172,6 +172,19 @@ export class RunContext {
     try { assignAll(full, vars, t, 'p/'); } finally { tf.dispose([...t.values()]); }
   }
 
+  /**
+   * The network a phase starts from is its epoch-0 candidate: an epoch of the phase must
+   * beat it on validation (at temperature T) to replace it, so a short phase that only
+   * makes it worse does not. `file` holds its weights (written from `save` when given);
+   * `forward`: the search's forward mapping that goes with them.
+   */
+  async startingCandidate(phase: 'search' | 'finetune', model: SearchModel, T: number, file: string,
+    o: { save?: Map<string, tf.Variable>; forward?: Assignment } = {}): Promise<void> {
+    if (o.save) await this.save(file, o.save);
+    this.state.best = { phase, epoch: 0, valAccuracy: this.evalSearch(model, T), file, ...(o.forward ? { forward: o.forward } : {}) };
+    this.io.log(`${phase === 'search' ? 'search' : 'fine-tune'}: starting network val ${(100 * this.state.best.valAccuracy).toFixed(2)}%`);
+  }
+
   async save(file: string, vars: Map<string, tf.Variable>): Promise<void> {
     await saveTensors(path.join(this.dir, file), prefixed('p/', vars));
   }

@@ -24,12 +24,8 @@ export async function finetunePhase(ctx: RunContext, model: SearchModel, teacher
   if (state.checkpoint) await ctx.restore(state.checkpoint, model.params.trainable, { sgd: sgdW, sgdq: sgdQ });
   else {
     await ctx.load('search.bin', model.params.trainable);
-    // The network fine-tuning starts from is a candidate too (epoch 0): a fine-tune that
-    // only makes it worse (a short one at too high an lr) does not replace it.
-    if (cfg.epochsFinetune > 0 && state.epoch === 0) {
-      state.best = { phase: 'finetune', epoch: 0, valAccuracy: ctx.evalSearch(model, 1), file: 'search.bin' };
-      ctx.io.log(`fine-tune: starting network val ${(100 * state.best.valAccuracy).toFixed(2)}%`);
-    }
+    // The network fine-tuning starts from (the search's result) is its epoch-0 candidate.
+    if (cfg.epochsFinetune > 0 && state.epoch === 0) await ctx.startingCandidate('finetune', model, 1, 'search.bin');
   }
   const E = cfg.epochsFinetune, total = E * ctx.stepsPerEpoch;
   const bar = ctx.bar('finetune', E);

@@ -61,14 +61,11 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
     else if (s.relaxation === 'hard') evenStart(ctx, model);
     if (s.relaxation === 'hard' && s.calibrate) calibrate(ctx, model, 'starting mapping');
     // Budget mode, hard relaxation, warm start: the starting network is on the budget and is
-    // the network its own mapping deploys, so it is a candidate too (epoch 0), as in the
-    // fine-tune: a search that only makes it worse on validation (a short one) does not
-    // replace it.
+    // the network its own mapping deploys, so it is the search's epoch-0 candidate, as the
+    // search's result is the fine-tune's.
     if (budget && s.warmStart === 'auto' && s.relaxation === 'hard' && state.epoch === 0) {
-      await ctx.save(START_FILE, model.params.trainable);
-      state.best = { phase: 'search', epoch: 0, valAccuracy: ctx.evalSearch(model, s.temperatureStart), file: START_FILE,
-        ...(feasible ? { forward: model.discretise() } : {}) };
-      ctx.io.log(`search: starting network val ${(100 * state.best.valAccuracy).toFixed(2)}%`);
+      await ctx.startingCandidate('search', model, s.temperatureStart, START_FILE,
+        { save: model.params.trainable, ...(feasible ? { forward: model.discretise() } : {}) });
     }
   }
   const bar = ctx.bar('search', E);
