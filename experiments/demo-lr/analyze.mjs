@@ -7,6 +7,7 @@
 // network (points run since the epoch-0 candidate, 2026-11-25; '—' before it). Then the
 // demo's comparison: feasible + exact (the demo) against argmax + soft (score-taylor) and
 // max-precise, per budget and seed, and the front's hypervolume per seed.
+// Then criterion 4 of issue 13 at this length: the demo against its random twin (twins.sh).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,7 +61,6 @@ const hypervolume = allDigital === null ? [] : Object.entries(families).map(([na
   family: name, config: fam,
   perSeed: seeds.map((s) => { const ps = budgets.map((b) => at(fam, b, s)); return { seed: s, hv: ps.every(Boolean) ? hv(ps) : null }; }),
 }));
-writeFileSync(path.join(E, 'results.json'), JSON.stringify({ rows, comparison, hypervolume, allDigitalCycles: allDigital, points }, null, 2) + '\n');
 const pct = (x) => (100 * x).toFixed(2);
 const yn = (xs) => (xs.every((x) => x === null) ? '—' : xs.map((k) => (k === null ? '—' : k ? 'yes' : 'no')).join(' / '));
 const md = ['| configuration | test % (genuine), mean ± std | per seed | search kept its start | fine-tune kept its start | search-end cost / budget | channels the projection moved | search: channel moves / channels moved |', '|---|---|---|---|---|---|---|---|'];
@@ -80,5 +80,32 @@ if (hypervolume.length) {
     md.push(`| ${h.config} | ${h.perSeed.map((x) => (x.hv === null ? '—' : x.hv.toFixed(4))).join(' | ')} | ${v.length ? (v.reduce((a, b) => a + b, 0) / v.length).toFixed(4) : '—'} |`);
   }
 }
+// Issue 13's criterion 4 at the demo's length (twins.sh): the demo's searched point against
+// its random twin (its per-layer counts, channels at random) at every budget, and against the
+// min-latency baseline at the min-latency cost: on every seed, and by a mean margin larger
+// than twice the larger of the two standard deviations.
+const twin = 'twin-feasible-exact';
+const minLat = (s) => points.find((p) => p.config === 'min-latency-lr1e-4' && p.seed === s);
+// Both sides over the seeds where both finished.
+const paired = (budget, against, other) => {
+  const ps = seeds.map((s) => [at(families.demo, `b${budget}`, s), other(s)]).filter(([x, y]) => x && y);
+  return { budget, against, a: ps.map(([x]) => x.test), b: ps.map(([, y]) => y.test), d: ps.map(([x, y]) => ({ seed: x.seed, diff: x.test - y.test })) };
+};
+const criterion = [
+  ...budgets.map((b) => paired(b.slice(1), 'random twin', (s) => at(twin, b, s))),
+  paired('min-latency', 'min-latency baseline', minLat),
+].filter((c) => c.d.length).map((c) => {
+  const m = mean(c.d.map((x) => x.diff)), bar = 2 * Math.max(std(c.a), std(c.b));
+  return { ...c, mean: m, twiceMaxStd: bar, ratio: bar > 0 ? m / bar : null, wins: c.d.filter((x) => x.diff > 0).length,
+    met: c.d.every((x) => x.diff > 0) && m > bar };
+});
+if (criterion.length) {
+  md.push('', `Criterion 4 at the demo's length (the demo against its random twin, and against the min-latency baseline at its cost), seeds ${seeds.join(', ')}:`, '',
+    '| budget | against | demo | other | demo − other per seed | mean | 2 × larger std | mean / (2 × std) | met |', '|---|---|---|---|---|---|---|---|---|');
+  for (const c of criterion) {
+    md.push(`| ${c.budget} | ${c.against} | ${ms(c.a)} | ${ms(c.b)} | ${c.d.map((d) => (d.diff >= 0 ? '+' : '') + pct(d.diff)).join(' ')} | ${pct(c.mean)} (${c.wins} of ${c.d.length} above) | ${pct(c.twiceMaxStd)} | ${c.ratio === null ? '—' : c.ratio.toFixed(2)} | ${c.met ? 'yes' : 'no'} |`);
+  }
+}
+writeFileSync(path.join(E, 'results.json'), JSON.stringify({ rows, comparison, hypervolume, criterion, allDigitalCycles: allDigital, points }, null, 2) + '\n');
 writeFileSync(path.join(E, 'results.md'), md.join('\n') + '\n');
 console.log(md.join('\n'));
