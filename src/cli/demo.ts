@@ -20,6 +20,12 @@ import { checkKernels } from './engine.js';
 import { importCommand } from './import.js';
 import { paretoCommand } from './pareto.js';
 import { sweepCommand } from './sweep.js';
+import { resolveBudgetList } from './train.js';
+import { locateCifar } from '../data/locate.js';
+import { planLayers } from '../hw/cost.js';
+import { loadPlatform } from '../hw/platform.js';
+import { resolveModel } from '../models/resolve.js';
+import { geometry } from '../models/spec.js';
 
 interface DemoArgs extends GlobalArgs {
   out: string; budgets: string; trainLimit: number; testLimit: number; valSize: number; batch: number;
@@ -67,6 +73,19 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
   handler: async (args) => {
     const t0 = performance.now();
     if (!(Number.isFinite(args.lr) && args.lr > 0)) throw new UserError(`--lr: expected a positive number, got ${args.lr}`);
+    // The demo's own flags by their own names, the budgets and the data, before any work.
+    for (const [flag, v, min] of [['train-limit', args.trainLimit, 0], ['test-limit', args.testLimit, 0], ['val-size', args.valSize, 1], ['batch', args.batch, 1],
+      ['epochs-search', args.epochsSearch, 0], ['epochs-finetune', args.epochsFinetune, 0], ['seed', args.seed, 0], ['jobs', args.jobs, 1]] as const) {
+      if (!Number.isInteger(v) || v < min) throw new UserError(`--${flag}: expected a whole number >= ${min}, got ${v}`);
+    }
+    const platform = loadPlatform('diana');
+    const model = resolveModel(DEMO_MODEL);
+    const plans = planLayers(platform, geometry(model), model.name);
+    const budgets = args.budgets.split(',').map((b) => b.trim()).filter(Boolean);
+    if (!budgets.length) throw new UserError(`--budgets: expected comma-separated budgets, got '${args.budgets}'`);
+    resolveBudgetList(budgets, '--budgets', platform, plans, 'latency');
+    const cifar = await locateCifar({ dataset: 'cifar10', data: args.data });
+    if (args.valSize >= cifar.train.n) throw new UserError(`--val-size ${args.valSize}: the training set has only ${cifar.train.n} images`);
     const info = await startEngine(args);
     if (info.engine === 'wasm' && !(await checkKernels())) throw new Error('engine self-check failed');
     const dir = path.resolve(args.out);

@@ -16,7 +16,8 @@ import { geometry } from '../models/spec.js';
 import { exactCostUnsupported } from '../search/exact_cost.js';
 import { feasibleForwardUnsupported } from '../search/feasible.js';
 import { checkBaseline } from '../train/baselines.js';
-import { resolveBudget, resolveRunModel, train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
+import { resolveBudgetList, resolveConfig, resolveRunModel, train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
+import { locateCifar } from '../data/locate.js';
 import yargs from 'yargs';
 
 /** The CLI's entry, absolute (emitted Slurm scripts run it from any directory). */
@@ -62,18 +63,21 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
       : args.lambdas === 'none' ? [] : numbers('lambdas', args.lambdas);
     if (lambdas.some((l) => l < 0)) throw new UserError(`--lambdas: expected values >= 0, got ${args.lambdas}`);
     const seeds = numbers('seeds', args.seeds);
+    if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new UserError(`--seeds: expected whole numbers >= 0, got '${args.seeds}'`);
     const m = /^(\d+)\/(\d+)$/.exec(args.shard);
     if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UserError(`--shard: expected i/n with 0 <= i < n, got '${args.shard}'`);
     if (!Number.isInteger(args.jobs) || args.jobs < 1) throw new UserError(`--jobs: expected a whole number >= 1, got ${args.jobs}`);
     const platform = loadPlatform(args.platform);
     const fromWarmup = args.fromWarmup ? path.resolve(args.fromWarmup) : undefined;
-    const { spec: model, ref } = resolveRunModel({ model: args.model, fromWarmup }, args.dataset === 'cifar100' ? 100 : 10);
+    const { spec: model, ref, norm } = resolveRunModel({ model: args.model, fromWarmup }, args.dataset === 'cifar100' ? 100 : 10);
+    // Every point's train settings, checked as train checks them, before the warm-up or any point runs.
+    resolveConfig({ ...args, seed: seeds[0]!, lambda: 0 }, model.name, norm);
     const modelRef = existsSync(ref) ? path.resolve(ref) : ref;
     const baselines = args.baselines === 'auto' ? defaultBaselines(platform, model, args.target, budgets.length > 0)
       : args.baselines === 'none' ? [] : args.baselines.split(',').map((s) => s.trim()).filter(Boolean);
     // Every budget and baseline is checked (budgets resolved once) before any work starts.
     const plans = planLayers(platform, geometry(model), model.name);
-    const resolved = budgets.map((budget) => ({ ...resolveBudget({ budget }, platform, plans, args.target)!, target: args.target }));
+    const resolved = resolveBudgetList(budgets, '--budgets', platform, plans, args.target).map((r) => ({ ...r, target: args.target }));
     for (const b of baselines) {
       if (!BUDGET_BASELINES.includes(b)) { checkBaseline(b, platform, plans, '--baselines', false, null, model); continue; }
       // A budget heuristic runs at every budget of the sweep: checked against each.
@@ -126,6 +130,11 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
       console.log(`wrote ${file} (${args.shards} shards; merge with: hetsplit pareto ${args.out})`);
       return;
     }
+    // The data too (an emitted job reads the cluster's copy instead): decoded once here, it is
+    // what the points trained in this process use.
+    const data = await locateCifar({ dataset: args.dataset, data: args.data });
+    if (args.valSize >= data.train.n) throw new UserError(`--val-size ${args.valSize}: the training set has only ${data.train.n} images`);
+    if (model.numClasses !== data.format.numClasses) throw new UserError(`model ${model.name} has ${model.numClasses} outputs; ${args.dataset} has ${data.format.numClasses} classes`);
     const info = await startEngine(args);
     // Worker processes share the engine's threads (1 on engines without a WASM pool).
     const workerThreads = Math.max(1, Math.floor(info.threads / args.jobs));

@@ -139,6 +139,18 @@ export function resolveBudget(a: { budget?: string; budgetLatencyMs?: number; bu
   return { value, spec };
 }
 
+/** A comma-separated list of budgets (sweep/demo --budgets), each resolved as --budget; errors name the list's flag. */
+export function resolveBudgetList(list: string[], flag: string, platform: Platform, plans: LayerPlan[], target: Objective): NonNullable<RunConfig['budget']>[] {
+  return list.map((budget) => {
+    try {
+      return resolveBudget({ budget }, platform, plans, target)!;
+    } catch (e) {
+      if (e instanceof UserError) throw new UserError(`${flag} ${budget}: ${e.message.replace(/^--budget: /, '')}`);
+      throw e;
+    }
+  });
+}
+
 /** Validates flags and resolves every setting of a run. */
 export function resolveConfig(a: Omit<TrainArgs, 'out' | 'resume' | 'engine'>, model = a.model ?? 'resnet20',
   norm: Normalization = 'unit'): RunConfig {

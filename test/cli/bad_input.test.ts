@@ -123,6 +123,13 @@ const CASES: Case[] = [
   ['sweep: random twin of no lambda', () => ['sweep', '--data', data, ...TINY, '--lambdas', '0,1', '--random-of', '7', '--out', o()], /--random-of: 7 is not one of/, () => out],
   ['sweep: emit with no shards', () => ['sweep', '--data', data, ...TINY, '--emit', 'k8s', '--shards', '0', '--out', o()], /--shards: expected a whole number >= 1/, () => out],
   ['sweep: a per-run flag', () => ['sweep', '--data', data, ...TINY, '--seed', '3', '--out', o()], /seed/, () => out],
+  ['sweep: a train setting out of range, caught before the warm-up', () => ['sweep', '--data', data, ...TINY, '--lambdas', '0', '--lr-weights', '-1', '--out', o()], /--lr-weights: expected a number > 0, got -1/, () => out],
+  ['sweep: more validation images than the data has', () => ['sweep', '--data', data, ...TINY, '--val-size', '100000', '--lambdas', '0', '--out', o()], /--val-size 100000: the training set has only 320 images/, () => out],
+  ['sweep: a seed that is not whole', () => ['sweep', '--data', data, ...TINY, '--seeds', '1.5', '--out', o()], /--seeds: expected whole numbers >= 0, got '1\.5'/, () => out],
+  ['sweep: one bad budget in the list', () => ['sweep', '--data', data, ...TINY, '--budgets', 'min-latency,abc', '--out', o()], /--budgets abc: expected a fraction > 0/, () => out],
+  ['demo: batch 0', () => ['demo', '--batch', '0', '--out', o()], /--batch: expected a whole number >= 1, got 0/, () => out],
+  ['demo: seed not a number', () => ['demo', '--seed', 'abc', '--out', o()], /--seed: expected a whole number >= 0/, () => out],
+  ['demo: one bad budget in the list', () => ['demo', '--budgets', '0.4,abc', '--out', o()], /--budgets abc: expected a fraction > 0/, () => out],
   // export / schedule / select / pareto / import / cost
   ['export --out is a file', () => ['export', run, '--format', 'json', '--out', file], /a file of that name exists/],
   ['export of a damaged checkpoint', () => {
