@@ -176,12 +176,14 @@ export class RunContext {
    * The network a phase starts from is its epoch-0 candidate: an epoch of the phase must
    * beat it on validation (at temperature T) to replace it, so a short phase that only
    * makes it worse does not. `file` holds its weights (written from `save` when given);
-   * `forward`: the search's forward mapping that goes with them.
+   * `forward`: the search's forward mapping that goes with them; `valAccuracy`: its
+   * validation accuracy at T where already measured on exactly this network.
    */
   async startingCandidate(phase: 'search' | 'finetune', model: SearchModel, T: number, file: string,
-    o: { save?: Map<string, tf.Variable>; forward?: Assignment } = {}): Promise<void> {
+    o: { save?: Map<string, tf.Variable>; forward?: Assignment; valAccuracy?: number } = {}): Promise<void> {
     if (o.save) await this.save(file, o.save);
-    this.state.best = { phase, epoch: 0, valAccuracy: this.evalSearch(model, T), file, ...(o.forward ? { forward: o.forward } : {}) };
+    const valAccuracy = o.valAccuracy ?? this.evalSearch(model, T);
+    this.state.best = { phase, epoch: 0, valAccuracy, file, ...(o.forward ? { forward: o.forward } : {}) };
     this.io.log(`${phase === 'search' ? 'search' : 'fine-tune'}: starting network val ${(100 * this.state.best.valAccuracy).toFixed(2)}%`);
   }
 

@@ -24,8 +24,12 @@ export async function finetunePhase(ctx: RunContext, model: SearchModel, teacher
   if (state.checkpoint) await ctx.restore(state.checkpoint, model.params.trainable, { sgd: sgdW, sgdq: sgdQ });
   else {
     await ctx.load('search.bin', model.params.trainable);
-    // The network fine-tuning starts from (the search's result) is its epoch-0 candidate.
-    if (cfg.epochsFinetune > 0 && state.epoch === 0) await ctx.startingCandidate('finetune', model, 1, 'search.bin');
+    // The network fine-tuning starts from (the search's result) is its epoch-0 candidate. After
+    // a budget's projection, search.bin holds the network the projection validated last, on
+    // this mapping at T = 1: its accuracy is known.
+    if (cfg.epochsFinetune > 0 && state.epoch === 0) {
+      await ctx.startingCandidate('finetune', model, 1, 'search.bin', { valAccuracy: state.projection?.valAfter });
+    }
   }
   const E = cfg.epochsFinetune, total = E * ctx.stepsPerEpoch;
   const bar = ctx.bar('finetune', E);

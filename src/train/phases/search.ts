@@ -177,7 +177,8 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
       calibrate(ctx, model, 'projected mapping', before);
       tf.dispose(images.xs);
     }
-    const valAfter = ctx.evalSearch(model, 1);
+    // Nothing moved: the same network (no calibration either), so the same accuracy.
+    const valAfter = p.moved > 0 ? ctx.evalSearch(model, 1) : valBefore;
     model.unfix();
     state.projection = { cost: p.cost, moved: p.moved, valBefore, valAfter };
     ctx.io.log(`search: projected onto the budget ${budget.spec}: cost ${costBefore.toPrecision(6)} → ${p.cost.toPrecision(6)} ` +
