@@ -7,7 +7,8 @@
 // network (points run since the epoch-0 candidate, 2026-11-25; '—' before it). Then the
 // demo's comparison: feasible + exact (the demo) against argmax + soft (score-taylor) and
 // max-precise, per budget and seed, and the front's hypervolume per seed.
-// Then criterion 4 of issue 13 at this length: the demo against its random twin (twins.sh).
+// Then criterion 4 of issue 13 at this length: the demo against its random twin (twins.sh),
+// and the warm start with no search against the demo (warmstart.sh).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,13 +19,14 @@ const P = path.join(E, 'points');
 const read = (f) => JSON.parse(readFileSync(f, 'utf8'));
 const points = existsSync(P) ? readdirSync(P).filter((id) => existsSync(path.join(P, id, 'metrics.json'))).map((id) => {
   const d = path.join(P, id), m = read(path.join(d, 'metrics.json')), st = read(path.join(d, 'state.json'));
+  const noSearch = read(path.join(d, 'config.json')).epochsSearch === 0;
   const log = readFileSync(path.join(d, 'log.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
   const search = log.filter((r) => r.phase === 'search').at(-1);
   const text = existsSync(`${d}.log`) ? readFileSync(`${d}.log`, 'utf8') : '';
   return {
     id, config: id.replace(/-s\d+$/, ''), seed: Number(id.match(/-s(\d+)$/)[1]), test: m.genuineTestAccuracy,
     keptStart: /fine-tune: no epoch beat the starting network/.test(text),
-    searchKeptStart: /search: starting network val/.test(text) ? /no search epoch beat the starting network/.test(text) : null,
+    searchKeptStart: !noSearch && /search: starting network val/.test(text) ? /no search epoch beat the starting network/.test(text) : null,
     cycles: m.latencyCycles,
     searchCostOverBudget: search && m.budget ? search.discreteCost.cycles / m.budget : null,
     moved: st.projection?.moved ?? null,
@@ -57,9 +59,12 @@ const comparison = budgets.map((b) => ({
 // latency normalised by all:digital's cycles, reference (1, 0); null when a point is missing.
 const allDigital = points.find((p) => p.config.startsWith('all-digital'))?.cycles ?? null;
 const hv = (ps) => frontHv(ps.map((p) => ({ cost: p.cycles, accuracy: p.test })), allDigital);
-const hypervolume = allDigital === null ? [] : Object.entries(families).map(([name, fam]) => ({
-  family: name, config: fam,
-  perSeed: seeds.map((s) => { const ps = budgets.map((b) => at(fam, b, s)); return { seed: s, hv: ps.every(Boolean) ? hv(ps) : null }; }),
+// The families, and the warm start with no search (warmstart.sh, configs warmstart-b<B>-lr1e-4).
+const pointOf = { ...Object.fromEntries(Object.values(families).map((fam) => [fam, (b, s) => at(fam, b, s)])),
+  'warmstart-lr1e-4': (b, s) => points.find((p) => p.config === `warmstart-${b}-lr1e-4` && p.seed === s) };
+const hypervolume = allDigital === null ? [] : Object.entries(pointOf).map(([fam, of]) => ({
+  family: Object.keys(families).find((k) => families[k] === fam) ?? 'warmStartNoSearch', config: fam,
+  perSeed: seeds.map((s) => { const ps = budgets.map((b) => of(b, s)); return { seed: s, hv: ps.every(Boolean) ? hv(ps) : null }; }),
 }));
 const pct = (x) => (100 * x).toFixed(2);
 const yn = (xs) => (xs.every((x) => x === null) ? '—' : xs.map((k) => (k === null ? '—' : k ? 'yes' : 'no')).join(' / '));
@@ -106,6 +111,18 @@ if (criterion.length) {
     md.push(`| ${c.budget} | ${c.against} | ${ms(c.a)} | ${ms(c.b)} | ${c.d.map((d) => (d.diff >= 0 ? '+' : '') + pct(d.diff)).join(' ')} | ${pct(c.mean)} (${c.wins} of ${c.d.length} above) | ${pct(c.twiceMaxStd)} | ${c.ratio === null ? '—' : c.ratio.toFixed(2)} | ${c.met ? 'yes' : 'no'} |`);
   }
 }
-writeFileSync(path.join(E, 'results.json'), JSON.stringify({ rows, comparison, hypervolume, criterion, allDigitalCycles: allDigital, points }, null, 2) + '\n');
+// Option (b) of the open decision (warmstart.sh): the warm start fine-tuned 2 epochs, no α
+// search, against the demo, paired by seed.
+const warm = pointOf['warmstart-lr1e-4'];
+const noSearch = budgets.map((b) => {
+  const ps = seeds.map((s) => [at(families.demo, b, s), warm(b, s)]).filter(([x, y]) => x && y);
+  return { budget: b.slice(1), demo: ps.map(([x]) => x.test), warmStart: ps.map(([, y]) => y.test), d: ps.map(([x, y]) => ({ seed: x.seed, diff: y.test - x.test })) };
+}).filter((c) => c.d.length);
+if (noSearch.length) {
+  md.push('', `The warm start fine-tuned with no α search (warmstart.sh: --epochs-search 0 --epochs-finetune 2) against the demo, seeds paired:`, '',
+    '| budget | demo | warm start, no search | no search − demo per seed | mean (seeds above) |', '|---|---|---|---|---|');
+  for (const c of noSearch) md.push(`| ${c.budget} | ${ms(c.demo)} | ${ms(c.warmStart)} | ${c.d.map((d) => (d.diff >= 0 ? '+' : '') + pct(d.diff)).join(' ')} | ${pct(mean(c.d.map((d) => d.diff)))} ± ${pct(std(c.d.map((d) => d.diff)))} (${c.d.filter((d) => d.diff > 0).length} of ${c.d.length}, ${c.d.filter((d) => d.diff === 0).length} level) |`);
+}
+writeFileSync(path.join(E, 'results.json'), JSON.stringify({ rows, comparison, hypervolume, criterion, noSearch, allDigitalCycles: allDigital, points }, null, 2) + '\n');
 writeFileSync(path.join(E, 'results.md'), md.join('\n') + '\n');
 console.log(md.join('\n'));
