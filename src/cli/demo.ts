@@ -20,7 +20,7 @@ import { checkKernels } from './engine.js';
 import { importCommand } from './import.js';
 import { paretoCommand } from './pareto.js';
 import { sweepCommand } from './sweep.js';
-import { resolveBudgetList } from './train.js';
+import { checkDataFits, resolveBudgetList } from './train.js';
 import { locateCifar } from '../data/locate.js';
 import { planLayers } from '../hw/cost.js';
 import { loadPlatform } from '../hw/platform.js';
@@ -84,8 +84,7 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
     const budgets = args.budgets.split(',').map((b) => b.trim()).filter(Boolean);
     if (!budgets.length) throw new UserError(`--budgets: expected comma-separated budgets, got '${args.budgets}'`);
     resolveBudgetList(budgets, '--budgets', platform, plans, 'latency');
-    const cifar = await locateCifar({ dataset: 'cifar10', data: args.data });
-    if (args.valSize >= cifar.train.n) throw new UserError(`--val-size ${args.valSize}: the training set has only ${cifar.train.n} images`);
+    checkDataFits(await locateCifar({ dataset: 'cifar10', data: args.data }), args.valSize, model);
     const info = await startEngine(args);
     if (info.engine === 'wasm' && !(await checkKernels())) throw new Error('engine self-check failed');
     const dir = path.resolve(args.out);

@@ -16,7 +16,7 @@ import { geometry } from '../models/spec.js';
 import { exactCostUnsupported } from '../search/exact_cost.js';
 import { feasibleForwardUnsupported } from '../search/feasible.js';
 import { checkBaseline } from '../train/baselines.js';
-import { resolveBudgetList, resolveConfig, resolveRunModel, train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
+import { checkDataFits, resolveBudgetList, resolveConfig, resolveRunModel, train, trainCommandOptions, trainOptions, type TrainArgs } from './train.js';
 import { locateCifar } from '../data/locate.js';
 import yargs from 'yargs';
 
@@ -133,8 +133,7 @@ export const sweepCommand: CommandModule<GlobalArgs, SweepArgs> = {
     // The data too (an emitted job reads the cluster's copy instead): decoded once here, it is
     // what the points trained in this process use.
     const data = await locateCifar({ dataset: args.dataset, data: args.data });
-    if (args.valSize >= data.train.n) throw new UserError(`--val-size ${args.valSize}: the training set has only ${data.train.n} images`);
-    if (model.numClasses !== data.format.numClasses) throw new UserError(`model ${model.name} has ${model.numClasses} outputs; ${args.dataset} has ${data.format.numClasses} classes`);
+    checkDataFits(data, args.valSize, model);
     const info = await startEngine(args);
     // Worker processes share the engine's threads (1 on engines without a WASM pool).
     const workerThreads = Math.max(1, Math.floor(info.threads / args.jobs));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EngineInfo } from '../backend/engine.js';
 import type { Argv, CommandModule } from 'yargs';
-import type { CifarName } from '../data/cifar.js';
+import type { CifarData, CifarName } from '../data/cifar.js';
 import { locateCifar } from '../data/locate.js';
 import { BUDGET_BASELINES, cheapestCost, networkObjective } from '../hw/budget.js';
 import { bestCounts, planLayers, referenceMappings, type LayerPlan, type Objective } from '../hw/cost.js';
@@ -139,6 +139,14 @@ export function resolveBudget(a: { budget?: string; budgetLatencyMs?: number; bu
   return { value, spec };
 }
 
+/** The data fits the run: validation images leave some to train on, and the model's outputs are its classes. */
+export function checkDataFits(data: CifarData, valSize: number, spec: ModelSpec): void {
+  if (valSize >= data.train.n) throw new UserError(`--val-size ${valSize}: the training set has only ${data.train.n} images`);
+  if (spec.numClasses !== data.format.numClasses) {
+    throw new UserError(`model ${spec.name} has ${spec.numClasses} outputs; ${data.format.name} has ${data.format.numClasses} classes`);
+  }
+}
+
 /** A comma-separated list of budgets (sweep/demo --budgets), each resolved as --budget; errors name the list's flag. */
 export function resolveBudgetList(list: string[], flag: string, platform: Platform, plans: LayerPlan[], target: Objective): NonNullable<RunConfig['budget']>[] {
   return list.map((budget) => {
@@ -242,10 +250,7 @@ export async function train(args: TrainArgs, engine?: EngineInfo): Promise<void>
     const info = engine ?? await startEngine(args);
     const data = await locateCifar({ dataset: args.dataset, data: args.data });
     console.log(`data: ${data.source} (${data.train.n} train, ${data.test.n} test)`);
-    if (cfg.valSize >= data.train.n) throw new UserError(`--val-size ${cfg.valSize}: the training set has only ${data.train.n} images`);
-    if (spec.numClasses !== data.format.numClasses) {
-      throw new UserError(`model ${spec.name} has ${spec.numClasses} outputs; ${args.dataset} has ${data.format.numClasses} classes`);
-    }
+    checkDataFits(data, cfg.valSize, spec);
     // The default directory name is built from sanitised values: never a path outside runs/.
     const safe = (v: string) => v.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/\.{2,}/g, '-').replace(/-{2,}/g, '-').replace(/^[.-]+/, '') || 'x';
     const dir = path.resolve(args.out ?? path.join('runs', safe(`${spec.name}-${platform.name}-${target}-${cfg.budget ? `b${args.budget ?? args.budgetLatencyMs ?? args.budgetEnergyMj}` : `l${args.lambda}`}`)));

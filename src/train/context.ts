@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import cliProgress from 'cli-progress';
-import type { CifarData, ImageSet } from '../data/cifar.js';
+import type { CifarData } from '../data/cifar.js';
 import { epochBatches, trainValSplit } from '../data/pipeline.js';
 import { networkCost, planLayers, type LayerPlan } from '../hw/cost.js';
 import type { Platform } from '../hw/platform.js';
@@ -94,9 +94,9 @@ export class RunContext {
     }, epoch);
   }
 
-  /** Accuracy of the searchable network at temperature T (validation split by default). */
-  evalSearch(model: SearchModel, T: number, set: ImageSet = this.data.train, idx: Int32Array = this.split.val): number {
-    return accuracies((x) => model.forward(x, T).logits, set, idx, this.cfg.norm).accuracy;
+  /** Validation accuracy of the searchable network at temperature T. */
+  evalSearch(model: SearchModel, T: number): number {
+    return accuracies((x) => model.forward(x, T).logits, this.data.train, this.split.val, this.cfg.norm).accuracy;
   }
 
   record(phase: EpochRecord['phase'], epoch: number, loss: number, trainAccuracy: number, valAccuracy: number,
