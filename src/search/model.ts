@@ -17,6 +17,7 @@ import {
   biasQuant, initPow2Scale, pactQuant, pow2WeightQuant, ternaryWeightQuant,
 } from '../quant/quantizers.js';
 import { UserError } from '../util/errors.js';
+import { digest, type DigestPart } from '../util/memo.js';
 
 /** Per layer (in spec.layers order), the CU index of every output channel. */
 export type Assignment = number[][];
@@ -69,6 +70,15 @@ interface LayerInfo {
 function softmaxOverCus(logits: tf.Tensor2D): tf.Tensor2D {
   const e = tf.exp(tf.sub(logits, tf.max(logits, 0)));
   return tf.div(e, tf.sum(e, 0)) as tf.Tensor2D;
+}
+
+/** A conv or fc layer's pre-activation output [B, H, W, cout] (fc: [B, 1, 1, cout]). */
+function linear(l: ConvLayerSpec, x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor): tf.Tensor4D {
+  if (l.kind === 'fc') {
+    const flat = tf.reshape(x, [x.shape[0], l.cin]);
+    return tf.reshape(tf.add(tf.matMul(flat, tf.reshape(w, [l.cin, l.cout])), b), [x.shape[0], 1, 1, l.cout]);
+  }
+  return addBias(convOf(l, x, w as tf.Tensor4D, l.kind === 'depthwise'), b);
 }
 
 export class SearchModel {
@@ -279,8 +289,8 @@ export class SearchModel {
       const cu = this.platform.cus[i]!;
       const th = rows[i]!;
       const thW = l.kind === 'depthwise' ? tf.reshape(th, [l.cout, 1]) : th; // output channel axis of W
-      const qw = tf.mul(this.floatPath ? w : this.quantizeWeights(cu, l.name, w), thW);
-      const qb = tf.mul(this.floatPath ? b : this.bias(cu, b), th);
+      const qw = tf.mul(this.quantizeWeights(cu, l.name, w), thW);
+      const qb = tf.mul(this.bias(cu, b), th);
       wMix = wMix ? tf.add(wMix, qw) : qw;
       bMix = bMix ? tf.add(bMix, qb) : qb;
     }
@@ -301,17 +311,14 @@ export class SearchModel {
   private preActivation(k: number, x: tf.Tensor4D, theta: tf.Tensor2D): tf.Tensor4D {
     const info = this.layers[k]!;
     const l = info.spec;
+    // The float network: its own weights on the unquantized input, whatever θ (θ sums to 1
+    // over CUs, and one-hot θ gives these values exactly through the mixed path).
+    if (this.floatPath) return linear(l, x, this.params.get(`${l.name}.w`), this.params.get(`${l.name}.b`));
     let out: tf.Tensor4D | null = null;
     info.inputs.forEach((g, gi) => {
       const xq = this.quantInput(k, x, gi);
       const { w: wMix, b: bMix } = this.mix(k, theta, info.inputs.length === 1 ? info.plan.eligible : g.cus);
-      let y: tf.Tensor4D;
-      if (l.kind === 'fc') {
-        const flat = tf.reshape(xq, [xq.shape[0], l.cin]);
-        y = tf.reshape(tf.add(tf.matMul(flat, tf.reshape(wMix, [l.cin, l.cout])), bMix), [xq.shape[0], 1, 1, l.cout]);
-      } else {
-        y = addBias(convOf(l, xq, wMix as tf.Tensor4D, l.kind === 'depthwise'), bMix);
-      }
+      const y = linear(l, xq, wMix, bMix);
       out = out ? tf.add(out, y) as tf.Tensor4D : y;
     });
     return out!;
@@ -336,6 +343,38 @@ export class SearchModel {
     if (!a.relu) return tf.add(u, v);
     if (this.floatPath) return tf.relu(tf.add(u, v)) as tf.Tensor4D;
     return pactQuant(tf.relu(tf.add(u, v)), this.params.get(`${a.name}.act`), this.options.addBits ?? 7) as tf.Tensor4D;
+  }
+
+  /**
+   * A digest of what a computation on this network reads. 'float-network': what the float
+   * path reads (the weights, and what picks a split layer's branches: its α or the fixed mapping).
+   * 'network': everything (platform, options, every parameter, the fixed or forward mapping).
+   * Two networks with the same digest give the same outputMoments / sensitivity results.
+   */
+  digest(of: 'float-network' | 'network'): string {
+    const model = this;
+    function* parts(): Generator<DigestPart> {
+      yield of;
+      const splitAlpha = new Set(model.layers.filter((i) => i.split).map((i) => `${i.spec.name}.alpha`));
+      const names = [...model.params.trainable.keys(), ...model.params.state.keys()].sort()
+        .filter((n) => of === 'network' || model.groups.get(n) === 'weights' || splitAlpha.has(n) || model.params.state.has(n));
+      for (const n of names) {
+        const v = model.params.get(n);
+        yield n;
+        yield JSON.stringify(v.shape);
+        yield v.dataSync() as Float32Array;
+      }
+      // A split layer's branches follow its α, or the fixed mapping when there is one.
+      if (of === 'float-network' && splitAlpha.size) yield JSON.stringify(model.assignmentValue);
+      if (of === 'network') {
+        yield JSON.stringify(model.platform);
+        yield JSON.stringify(model.plans.map((p) => [p.layer.name, p.mode, p.searchable, p.eligible]));
+        yield JSON.stringify(model.options);
+        yield JSON.stringify(model.assignmentValue);
+        for (const t of model.forwardHot ?? []) yield t ? t.dataSync() as Float32Array : 'argmax';
+      }
+    }
+    return digest(parts());
   }
 
   /**

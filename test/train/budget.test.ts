@@ -4,7 +4,9 @@
  * forward pass (= the discrete network) with its straight-through gradient, and a tiny
  * end-to-end search that lands on its budget.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -372,6 +374,28 @@ describe('train --budget (tiny model, generated data)', () => {
     const m1 = JSON.parse(readFileSync(path.join(dir, 'metrics.json'), 'utf8')), m2 = JSON.parse(readFileSync(path.join(dir2, 'metrics.json'), 'utf8'));
     expect(m2.latencyCycles).toBe(m1.latencyCycles); // same counts, same cost
   }, 60_000);
+
+  it('a second budget from the same warm-up reuses the warm start\'s scores and the float statistics, and ends as it does alone', async () => {
+    const f = flags.map((v, i) => (v === '' ? dataRoot : flags[i - 1] === '--epochs-search' ? '1' : v));
+    const root = tmpDir();
+    const a = await cli('train', ...f, '--budget-latency-ms', '0.0185', '--out', path.join(root, 'a'));
+    expect(a.code).toBe(0);
+    const b = await cli('train', ...f, '--budget-latency-ms', '0.01855', '--out', path.join(root, 'b'));
+    expect(b.stderr).toBe('');
+    expect(b.code).toBe(0);
+    expect(b.stdout).toMatch(/channel-fisher sensitivity on \d+ images, [\d.]+ s, the scores from an earlier run in this process/);
+    expect(b.stdout).toMatch(/starting mapping calibrated .*the float network's statistics from an earlier run in this process/);
+    // the same budget in a fresh process (nothing kept): the same scores, mapping and accuracy
+    const alone = path.join(root, 'alone');
+    const main = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+    const c = spawnSync(process.execPath, [main, 'train', ...f, '--budget-latency-ms', '0.01855', '--out', alone], { encoding: 'utf8', timeout: 120_000 });
+    expect(c.stderr).toBe('');
+    expect(c.status).toBe(0);
+    expect(c.stdout).not.toMatch(/earlier run in this process/);
+    for (const file of ['sensitivity.json', 'mapping.json', 'metrics.json']) {
+      expect(readFileSync(path.join(alone, file), 'utf8')).toBe(readFileSync(path.join(root, 'b', file), 'utf8'));
+    }
+  }, 120_000);
 
   it('--mapping uniform --budget: fine-tunes the uniform mapping under the budget, channels at random', async () => {
     const f = flags.map((v) => (v === '' ? dataRoot : v));

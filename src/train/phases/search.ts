@@ -22,6 +22,7 @@ import { FlipCounter } from '../../search/flips.js';
 import { measuredPreferences, sensitivityPreferences } from '../../search/sensitivity.js';
 import type { Assignment, SearchModel } from '../../search/model.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
+import { digest, LastResults, type DigestPart } from '../../util/memo.js';
 import { Adam } from '../adam.js';
 import { baselineAssignment } from '../baselines.js';
 import { LagrangeMultiplier } from '../budget.js';
@@ -171,7 +172,7 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
     const valBefore = ctx.evalSearch(model, 1);
     // The trained network's own statistics under the searched mapping are the reference now.
     const images = s.calibrate && p.moved > 0 ? calibrationImages(ctx) : null;
-    const before = images ? model.outputMoments(images.xs, false) : undefined;
+    const before: Moments | undefined = images ? model.outputMoments(images.xs, false) : undefined;
     model.fix(p.assignment);
     if (images) {
       calibrate(ctx, model, 'projected mapping', before);
@@ -208,14 +209,30 @@ function calibrationImages(ctx: RunContext): { xs: tf.Tensor4D[]; n: number } {
  * Output calibration of the network's current mapping (SearchModel.calibrate), logged:
  * to the float network's statistics, or to `reference` (the network before a mapping change).
  */
-function calibrate(ctx: RunContext, model: SearchModel, what: string, reference?: Map<number, { mean: Float32Array; std: Float32Array }>): void {
+function calibrate(ctx: RunContext, model: SearchModel, what: string, reference?: Moments): void {
   const { xs, n } = calibrationImages(ctx);
   try {
-    const r = model.calibrate(xs, reference);
+    const t0 = performance.now();
+    // The float network's moments are the same for every point of a sweep that starts from
+    // one warm-up: kept by the digest of the float weights and the images.
+    const float = reference ? null : floatMoments.get(digest([model.digest('float-network'), ...tensorParts(xs)]), () => model.outputMoments(xs, true));
+    const r = model.calibrate(xs, reference ?? float!.value);
     ctx.io.log(`search: ${what} calibrated (${r.layers} layers' output statistics matched to the ${reference ? 'searched mapping\'s' : 'float network\'s'} ` +
-      `on ${n} images, ${r.seconds.toFixed(1)} s)`);
+      `on ${n} images, ${((performance.now() - t0) / 1000).toFixed(1)} s${float?.reused ? '; the float network\'s statistics from an earlier run in this process' : ''})`);
   } finally {
     tf.dispose(xs);
+  }
+}
+
+type Moments = Map<number, { mean: Float32Array; std: Float32Array }>;
+const floatMoments = new LastResults<Moments>(1);
+const warmStartScores = new LastResults<Preferences>(1);
+
+/** Digest parts of tensors: shape and values. */
+function* tensorParts(ts: tf.Tensor[]): Generator<DigestPart> {
+  for (const t of ts) {
+    yield JSON.stringify(t.shape);
+    yield t.dataSync() as Float32Array;
   }
 }
 
@@ -246,18 +263,23 @@ async function warmStart(ctx: RunContext, model: SearchModel, budget: number): P
   const batchSize = score === 'fisher' || score === 'channel-fisher' ? FISHER_BATCH : ctx.cfg.batch;
   const batches: { x: tf.Tensor4D; y: tf.Tensor1D }[] = [...epochBatches(ctx.data.train, idx,
     { batchSize, shuffle: false, augment: false, norm: ctx.cfg.norm, seed: 0, dropLast: false }, 0)];
-  let pref: Preferences;
+  let scores: { value: Preferences; reused: boolean };
   try {
-    pref = sensitivityPreferences(model, batches, crossEntropy, score === 'measured' ? 'taylor' : score);
-    if (score === 'measured') pref = measuredPreferences(model, batches, crossEntropy, pref);
+    // The same for every budget of a sweep from one warm-up: kept by the digest of the
+    // network (before its mapping is set) and the images.
+    scores = warmStartScores.get(digest([score, model.digest('network'), ...tensorParts(batches.flatMap((b) => [b.x, b.y]))]), () => {
+      const taylor = sensitivityPreferences(model, batches, crossEntropy, score === 'measured' ? 'taylor' : score);
+      return score === 'measured' ? measuredPreferences(model, batches, crossEntropy, taylor) : taylor;
+    });
   } finally {
     tf.dispose(batches.flatMap((b) => [b.x, b.y]));
   }
+  const pref = scores.value;
   const p = projectToBudget(ctx.platform, ctx.plans, ctx.cfg.target, budget, pref);
   model.setAlpha(p.assignment, ctx.cfg.search.warmStartMargin);
   await writeJsonAtomic(path.join(ctx.dir, 'sensitivity.json'), sensitivityFile(ctx, score, idx.length, pref));
   ctx.io.log(`search: warm start on the budget (cost ${p.cost.toPrecision(6)}, ${(100 * p.cost / budget).toFixed(2)}% of it; ` +
-    `${score} sensitivity on ${idx.length} images, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    `${score} sensitivity on ${idx.length} images, ${((performance.now() - t0) / 1000).toFixed(1)} s${scores.reused ? ', the scores from an earlier run in this process' : ''})`);
 }
 
 /** sensitivity.json: per layer, per cheaper CU, each channel's Δ (−preference; higher = hurts more there). */
