@@ -41,35 +41,90 @@ export function networkObjective(p: Platform, plans: LayerPlan[], counts: Counts
 export function countsUnderBudget(p: Platform, plans: LayerPlan[], objective: Objective, budget: number,
   value: (layer: number, counts: number[]) => number): Counts | null {
   const options = plans.map((plan) => countOptions(p, plan));
-  interface State { cost: number; value: number; prev: number; option: number }
-  let front: State[] = [{ cost: 0, value: 0, prev: -1, option: -1 }];
-  const fronts: State[][] = [];
+  // The front as parallel arrays, cost ascending and value strictly ascending; per layer,
+  // each state's predecessor in the previous front and its option, for the way back.
+  let front: Front = { n: 1, cost: new Float64Array([0]), value: new Float64Array([0]), prev: new Int32Array([-1]), option: new Int32Array([-1]) };
+  const fronts: Front[] = [];
   plans.forEach((plan, l) => {
     const opts = options[l]!;
     const oc = opts.map((c) => costOf(p, plan, c, objective));
     const ov = opts.map((c) => value(l, c));
-    const next: State[] = [];
-    front.forEach((st, i) => {
-      for (let k = 0; k < opts.length; k++) {
-        const cost = st.cost + oc[k]!;
-        if (cost <= budget) next.push({ cost, value: st.value + ov[k]!, prev: i, option: k });
-      }
-    });
-    next.sort((a, b) => a.cost - b.cost || b.value - a.value);
-    const pruned: State[] = [];
-    for (const st of next) if (pruned.length === 0 || st.value > pruned[pruned.length - 1]!.value) pruned.push(st);
-    fronts.push(pruned);
-    front = pruned;
+    // Every (state, option) pair within the budget, in the order (cost ↑, value ↓, state ↑,
+    // option ↑), keeping a pair only if its value beats every pair before it: the options'
+    // shifted copies of the front merged in one at a time (pruning a part first keeps the
+    // same survivors), with no sort of all pairs and no object per pair.
+    let next: Front = emptyFront(0);
+    opts.forEach((_, k) => { next = mergePruned(next, shifted(front, oc[k]!, ov[k]!, k, budget)); });
+    fronts.push(next);
+    front = next;
   });
-  if (front.length === 0) return null;
+  if (front.n === 0) return null;
   // The last state of the front has the highest value.
-  let i = front.length - 1;
+  let i = front.n - 1;
   const out: Counts = new Array(plans.length);
   for (let l = plans.length - 1; l >= 0; l--) {
-    const st = fronts[l]![i]!;
-    out[l] = options[l]![st.option]!;
-    i = st.prev;
+    out[l] = options[l]![fronts[l]!.option[i]!]!;
+    i = fronts[l]!.prev[i]!;
   }
+  return out;
+}
+
+interface Front { n: number; cost: Float64Array; value: Float64Array; prev: Int32Array; option: Int32Array }
+
+function emptyFront(n: number): Front {
+  return { n: 0, cost: new Float64Array(n), value: new Float64Array(n), prev: new Int32Array(n), option: new Int32Array(n) };
+}
+
+/** a before b in the order (cost ↑, value ↓, prev ↑, option ↑). */
+function before(a: Front, i: number, b: Front, j: number): boolean {
+  const ca = a.cost[i]!, cb = b.cost[j]!;
+  if (ca !== cb) return ca < cb;
+  const va = a.value[i]!, vb = b.value[j]!;
+  if (va !== vb) return va > vb;
+  const pa = a.prev[i]!, pb = b.prev[j]!;
+  return pa !== pb ? pa < pb : a.option[i]! < b.option[j]!;
+}
+
+/**
+ * The front's states with option k's cost and value added, those within the budget (a
+ * prefix: costs ascend), in the merge order. Adding a constant keeps them sorted but for
+ * rounding, which can make two costs equal; a pass of insertion sort restores the order.
+ */
+function shifted(f: Front, dc: number, dv: number, k: number, budget: number): Front {
+  const out = emptyFront(f.n);
+  let n = 0;
+  for (let i = 0; i < f.n; i++) {
+    const c = f.cost[i]! + dc;
+    if (c > budget) break;
+    out.cost[n] = c; out.value[n] = f.value[i]! + dv; out.prev[n] = i; out.option[n] = k;
+    for (let j = n; j > 0 && before(out, j, out, j - 1); j--) swap(out, j, j - 1);
+    n++;
+  }
+  out.n = n;
+  return out;
+}
+
+function swap(f: Front, i: number, j: number): void {
+  [f.cost[i], f.cost[j]] = [f.cost[j]!, f.cost[i]!];
+  [f.value[i], f.value[j]] = [f.value[j]!, f.value[i]!];
+  [f.prev[i], f.prev[j]] = [f.prev[j]!, f.prev[i]!];
+  [f.option[i], f.option[j]] = [f.option[j]!, f.option[i]!];
+}
+
+/** a and b merged in order, keeping each state whose value beats every state before it. */
+function mergePruned(a: Front, b: Front): Front {
+  const out = emptyFront(a.n + b.n);
+  let i = 0, j = 0, n = 0, best = -Infinity;
+  while (i < a.n || j < b.n) {
+    const fromA = j >= b.n || (i < a.n && before(a, i, b, j));
+    const src = fromA ? a : b, s = fromA ? i++ : j++;
+    if (src.value[s]! > best) {
+      best = src.value[s]!;
+      out.cost[n] = src.cost[s]!; out.value[n] = best; out.prev[n] = src.prev[s]!; out.option[n] = src.option[s]!;
+      n++;
+    }
+  }
+  out.n = n;
   return out;
 }
 

@@ -67,6 +67,50 @@ describe('countsUnderBudget: exact knapsack over the layers\' count tables', () 
   it('returns null below the cheapest mapping', () => {
     expect(countsUnderBudget(p, plans, 'energy', cheapestCost(p, plans, 'energy') * 0.99, () => 0)).toBeNull();
   });
+
+  it('picks what the plain programme picks (every pair sorted, then pruned), ties included (resnet8, both objectives)', () => {
+    // The plain programme: all (state, option) pairs within the budget, stable-sorted by
+    // cost ↑ then value ↓, a pair kept when its value beats every pair before it.
+    const plain = (pl: typeof plans, objective: 'latency' | 'energy', budget: number, value: (l: number, c: number[]) => number) => {
+      type S = { cost: number; value: number; prev: number; option: number };
+      const opts = pl.map((plan) => countOptions(p, plan));
+      let front: S[] = [{ cost: 0, value: 0, prev: -1, option: -1 }];
+      const fronts: S[][] = [];
+      pl.forEach((plan, l) => {
+        const next: S[] = [];
+        front.forEach((st, i) => opts[l]!.forEach((c, k) => {
+          const cost = st.cost + costOf(p, plan, c, objective);
+          if (cost <= budget) next.push({ cost, value: st.value + value(l, c), prev: i, option: k });
+        }));
+        next.sort((a, b) => a.cost - b.cost || b.value - a.value);
+        front = next.filter(function (this: { best: number }, st) { return st.value > this.best ? ((this.best = st.value), true) : false; }, { best: -Infinity });
+        fronts.push(front);
+      });
+      if (!front.length) return null;
+      let i = front.length - 1;
+      return pl.map((_, l) => pl.length - 1 - l).map((l) => { const st = fronts[l]![i]!; i = st.prev; return [l, opts[l]![st.option]!] as const; })
+        .sort((a, b) => a[0] - b[0]).map((x) => x[1]);
+    };
+    const r8 = buildModel('resnet8');
+    const pl = planLayers(p, geometry(r8), 'resnet8');
+    const rng = new Rng(11);
+    for (const objective of ['latency', 'energy'] as const) {
+      const lo = cheapestCost(p, pl, objective);
+      const hi = Math.max(...referenceMappings(p, pl).map((m) => (objective === 'latency' ? m.cost.cycles : m.cost.energyMJ)));
+      for (const levels of [3, 0]) { // 3: many equal values; 0: continuous
+        const table = new Map<string, number>();
+        const value = (l: number, c: number[]) => {
+          const key = `${l}:${c.join()}`;
+          if (!table.has(key)) table.set(key, levels ? Math.floor(rng.next() * levels) : rng.next());
+          return table.get(key)!;
+        };
+        for (const frac of [0, 0.05, 0.4, 0.9, 1.1]) {
+          const budget = lo + frac * (hi - lo);
+          expect(countsUnderBudget(p, pl, objective, budget, value)).toEqual(plain(pl, objective, budget, value));
+        }
+      }
+    }
+  });
 });
 
 describe('maxPreciseCounts: the most channels on the precise CUs under a budget', () => {
