@@ -37,7 +37,7 @@ export const DEMO_MODEL = fileURLToPath(new URL('../../assets/models/resnet20-od
 
 export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
   command: 'demo',
-  describe: 'engine self-check, then a small latency-budget front of ResNet20 on DIANA from a pretrained float network (about 3.5 minutes on 2 cores)',
+  describe: 'engine self-check, then a small latency-budget front of ResNet20 on DIANA from a pretrained float network (about 3 minutes on 2 cores)',
   builder: (y) => y
     .option('out', { type: 'string', default: 'runs/demo', describe: 'demo directory (rerun: resumes; other settings or --fresh: starts afresh)' })
     .option('budgets', {
