@@ -347,7 +347,8 @@ export class SearchModel {
 
   /**
    * A digest of what a computation on this network reads. 'float-network': what the float
-   * path reads (the weights, and what picks a split layer's branches: its α or the fixed mapping).
+   * path reads (the graph, the weights, and what picks a split layer's branches: its α or the
+   * fixed mapping).
    * 'network': everything (platform, options, every parameter, the fixed or forward mapping).
    * Two networks with the same digest give the same outputMoments / sensitivity results.
    */
@@ -355,6 +356,7 @@ export class SearchModel {
     const model = this;
     function* parts(): Generator<DigestPart> {
       yield of;
+      yield JSON.stringify(model.spec); // the graph: layers, adds, pools, order
       const splitAlpha = new Set(model.layers.filter((i) => i.split).map((i) => `${i.spec.name}.alpha`));
       const names = [...model.params.trainable.keys(), ...model.params.state.keys()].sort()
         .filter((n) => of === 'network' || model.groups.get(n) === 'weights' || splitAlpha.has(n) || model.params.state.has(n));

@@ -17,12 +17,12 @@ beforeAll(async () => { await initEngine('wasm'); });
 
 const spec = buildModel('tinycnn');
 
-function model(platform: string, seed = 3): SearchModel {
+function model(platform: string, seed = 3, sp = spec): SearchModel {
   const p = loadPlatform(platform);
-  const plans = planLayers(p, geometry(spec), spec.name);
+  const plans = planLayers(p, geometry(sp), sp.name);
   const split = new Set(plans.filter((q) => q.mode === 'conv-vs-depthwise' && q.searchable).map((q) => q.layer.name));
-  const float = initParams(spec, seed, split);
-  const m = SearchModel.fromFloat(spec, float, p, plans, { relaxation: 'hard' });
+  const float = initParams(sp, seed, split);
+  const m = SearchModel.fromFloat(sp, float, p, plans, { relaxation: 'hard' });
   float.dispose();
   return m;
 }
@@ -89,6 +89,13 @@ describe('SearchModel.digest', () => {
     m.unfix();
     bump(m, `${spec.layers[0]!.name}.b`, 1e-3);
     expect(m.digest('float-network')).not.toBe(f0);
+    // another graph with the same parameters is another network (the first conv's padding changed)
+    const own = buildModel('tinycnn');
+    const graph = model('diana', 3, own);
+    expect(graph.digest('float-network')).toBe(twin.digest('float-network'));
+    own.layers[0] = { ...own.layers[0]!, pad: own.layers[0]!.pad === 'same' ? 'valid' : 'same' };
+    expect(graph.digest('float-network')).not.toBe(twin.digest('float-network'));
+    graph.dispose();
     // another platform with the same parameter values is another network
     const d = model('darkside');
     expect(d.digest('network')).not.toBe(twin.digest('network'));
