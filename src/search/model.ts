@@ -22,6 +22,9 @@ import { digest, type DigestPart } from '../util/memo.js';
 /** Per layer (in spec.layers order), the CU index of every output channel. */
 export type Assignment = number[][];
 
+/** Per per-channel layer (by index), the mean and standard deviation of each output channel. */
+export type OutputMoments = Map<number, { mean: Float32Array; std: Float32Array }>;
+
 export type ParamGroup = 'weights' | 'alpha' | 'quant';
 
 export interface SearchModelOptions {
@@ -384,7 +387,7 @@ export class SearchModel {
    * output over the images `xs` (layer index → moments), through the quantized network with
    * the current θ, or through the float network the weights came from (`floatPath`).
    */
-  outputMoments(xs: tf.Tensor4D[], floatPath: boolean): Map<number, { mean: Float32Array; std: Float32Array }> {
+  outputMoments(xs: tf.Tensor4D[], floatPath: boolean): OutputMoments {
     const acc = new Map<number, { mean: Float32Array; sq: Float32Array }>();
     const total = xs.reduce((n, x) => n + x.shape[0], 0);
     this.floatPath = floatPath;
@@ -416,8 +419,7 @@ export class SearchModel {
    * `reference`: the moments to match instead of the float network's (e.g. the same
    * network's under its previous mapping, after training has moved it away from the float one).
    */
-  calibrate(xs: tf.Tensor4D[], reference?: Map<number, { mean: Float32Array; std: Float32Array }>): { layers: number; seconds: number } {
-    const t0 = performance.now();
+  calibrate(xs: tf.Tensor4D[], reference?: OutputMoments): { layers: number } {
     const ref = reference ?? this.outputMoments(xs, true);
     // One pass through the graph, node by node over all image batches: a layer is
     // calibrated on its (already calibrated) inputs, then its outputs are computed with the
@@ -461,7 +463,7 @@ export class SearchModel {
     } finally {
       for (const [n, v] of values) if (n !== 'input') tf.dispose(v);
     }
-    return { layers: done, seconds: (performance.now() - t0) / 1000 };
+    return { layers: done };
   }
 
   /**

@@ -20,7 +20,7 @@ import { exactCostTerm } from '../../search/exact_cost.js';
 import { feasibleStep, keepingPreferences } from '../../search/feasible.js';
 import { FlipCounter } from '../../search/flips.js';
 import { measuredPreferences, sensitivityPreferences } from '../../search/sensitivity.js';
-import type { Assignment, SearchModel } from '../../search/model.js';
+import type { Assignment, OutputMoments, SearchModel } from '../../search/model.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
 import { digest, LastResults, type DigestPart } from '../../util/memo.js';
 import { Adam } from '../adam.js';
@@ -172,7 +172,7 @@ export async function searchPhase(ctx: RunContext, model: SearchModel, soft: Sof
     const valBefore = ctx.evalSearch(model, 1);
     // The trained network's own statistics under the searched mapping are the reference now.
     const images = s.calibrate && p.moved > 0 ? calibrationImages(ctx) : null;
-    const before: Moments | undefined = images ? model.outputMoments(images.xs, false) : undefined;
+    const before: OutputMoments | undefined = images ? model.outputMoments(images.xs, false) : undefined;
     model.fix(p.assignment);
     if (images) {
       calibrate(ctx, model, 'projected mapping', before);
@@ -209,7 +209,7 @@ function calibrationImages(ctx: RunContext): { xs: tf.Tensor4D[]; n: number } {
  * Output calibration of the network's current mapping (SearchModel.calibrate), logged:
  * to the float network's statistics, or to `reference` (the network before a mapping change).
  */
-function calibrate(ctx: RunContext, model: SearchModel, what: string, reference?: Moments): void {
+function calibrate(ctx: RunContext, model: SearchModel, what: string, reference?: OutputMoments): void {
   const { xs, n } = calibrationImages(ctx);
   try {
     const t0 = performance.now();
@@ -224,8 +224,7 @@ function calibrate(ctx: RunContext, model: SearchModel, what: string, reference?
   }
 }
 
-type Moments = Map<number, { mean: Float32Array; std: Float32Array }>;
-const floatMoments = new LastResults<Moments>(1);
+const floatMoments = new LastResults<OutputMoments>(1);
 const warmStartScores = new LastResults<Preferences>(1);
 
 /** Digest parts of tensors: shape and values. */
